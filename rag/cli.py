@@ -1,0 +1,213 @@
+"""The ``rag`` command line: a thin shell that parses, calls ``rag.pipeline.Rag`` and prints.
+
+Every failure a user can cause prints one line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from rag.errors import RagError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        raise RagError(f"{message}; see: {self.prog} --help")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rag", description="Question answering with verified, sentence-level citations.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="store folder (default .rag-store or $RAG_STORE)")
+    common.add_argument("--store-url", help="Chroma server URL, e.g. http://127.0.0.1:8000 ($RAG_STORE_URL)")
+    common.add_argument("--config", help="settings file (default ./rag.toml or $RAG_CONFIG)")
+    common.add_argument("--threads", type=int, help="torch threads (default 1)")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", parents=[common], help="index files and folders (.txt .md .html .pdf)")
+    ingest.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the configured corpus)")
+    ingest.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    ingest.add_argument("--json", action="store_true", help="print a JSON summary")
+
+    ask = sub.add_parser("ask", parents=[common], help="answer one question, or one per stdin line as JSON")
+    ask.add_argument("question", nargs="?", help="the question (omit to read questions from stdin)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--answerer", choices=["extractive", "llm"], help="how to compose the answer")
+
+    chat = sub.add_parser("chat", parents=[common], help="a conversation in the terminal, with follow-ups")
+    chat.add_argument("--answerer", choices=["extractive", "llm"], help="how to compose the answer")
+
+    sources = sub.add_parser("sources", parents=[common], help="list the indexed documents")
+    sources.add_argument("--json", action="store_true", help="print JSON")
+
+    evaluate = sub.add_parser("eval", parents=[common], help="measure retrieval, citations and abstention")
+    evaluate.add_argument("datasets", nargs="*", metavar="DATASET", help="dataset files or names (default: ours)")
+    evaluate.add_argument("--limit", type=int, help="at most N questions per dataset")
+    evaluate.add_argument("--json", action="store_true", help="print every metric as one JSON object")
+    evaluate.add_argument("--report", metavar="FILE.md", help="write a Markdown report with a chart")
+    evaluate.add_argument("--answerer", choices=["extractive", "llm"], help="how to compose the answers")
+    return parser
+
+
+def _open(args, create: bool = False):
+    from rag.pipeline import Rag
+    from rag.config import load_settings
+
+    overrides = {
+        "store_dir": args.store,
+        "store_url": args.store_url,
+        "threads": args.threads,
+        "answerer": getattr(args, "answerer", None),
+    }
+    return Rag(load_settings(args.config, **overrides), create_store=create)
+
+
+def cmd_ingest(args) -> int:
+    rag = _open(args, create=True)
+    paths = args.paths or list(rag.settings.corpus)
+    progress = _progress_bar() if sys.stderr.isatty() and not args.json else None
+    report = rag.ingest(paths, prune=args.prune, progress=progress)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(
+            f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+            f"removed {len(report.removed)}, skipped {len(report.skipped)} in {report.seconds:.1f} s; "
+            f"index: {report.documents} documents, {report.sentences} sentences, {report.chunks} chunks"
+        )
+    for skipped in report.skipped:
+        print(f"rag: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int, path: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
+        bar.n = done
+        bar.set_postfix_str(os.path.basename(path)[-40:], refresh=True)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_ask(args) -> int:
+    rag = _open(args)
+    if args.question is not None:
+        answer = rag.ask(args.question)
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else format_answer(answer))
+        return EXIT_OK
+    for line in sys.stdin:
+        question = line.strip()
+        if not question:
+            continue
+        try:
+            payload = rag.ask(question).to_json()
+        except RagError as exc:
+            payload = {"question": question, "error": str(exc)}
+        print(json.dumps(payload, ensure_ascii=False), flush=True)
+    return EXIT_OK
+
+
+def format_answer(answer) -> str:
+    """Answer text, then each citation with its document and exact quote."""
+    lines = [answer.answer]
+    if answer.abstained and answer.evidence:
+        lines.append("\nClosest evidence (not an answer):")
+        for hit in answer.evidence:
+            lines.append(f"  - {hit.title}: “{' '.join(hit.sentence.text.split())}”")
+    if answer.citations:
+        lines.append("\nSources:")
+        for c in answer.citations:
+            lines.append(f"  [{c.label}] {c.title} — {c.path} [{c.start}:{c.end}]")
+            lines.append(f"      “{' '.join(c.quote.split())}”")
+    return "\n".join(lines)
+
+
+def cmd_chat(args) -> int:
+    from rag.types import Turn
+
+    rag = _open(args)
+    history: list[Turn] = []
+    print("Ask about the documents. /clear forgets the conversation, /quit or Ctrl-D leaves.")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            return EXIT_OK
+        if question in ("/quit", "/exit"):
+            return EXIT_OK
+        if question == "/clear":
+            history.clear()
+            print("(conversation cleared)")
+            continue
+        if not question:
+            continue
+        try:
+            answer = rag.ask(question, history)
+        except RagError as exc:
+            print(f"rag: {exc}", file=sys.stderr)
+            continue
+        print(format_answer(answer) + "\n")
+        history.append(Turn(question, answer.answer))
+
+
+def cmd_sources(args) -> int:
+    rag = _open(args)
+    sources = rag.sources()
+    if args.json:
+        print(json.dumps([s.__dict__ for s in sources], ensure_ascii=False))
+        return EXIT_OK
+    if not sources:
+        print("no documents indexed; run: rag ingest PATH")
+    for s in sources:
+        print(f"{s.sentences:6d} sentences {s.chunks:5d} chunks  {s.title}\n{'':27}{s.path}")
+    return EXIT_OK
+
+
+def cmd_eval(args) -> int:
+    from evals.harness import main as eval_main
+
+    return eval_main(args, _open(args))
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "chat": cmd_chat, "sources": cmd_sources, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 ok, 1 internal error, 2 user error, 130 interrupted)."""
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.command:
+            raise RagError("no command given; use one of: ingest, ask, chat, sources, eval (rag --help)")
+        return COMMANDS[args.command](args)
+    except RagError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # never a traceback in front of a user
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"rag: internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""One settings object: built from defaults, an optional ``rag.toml``, env vars and flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rag.errors import ConfigError
+from rag.types import content_id
+
+SPLITTER_VERSION = "sentences-v1"
+CONTEXT_VERSION = "late-chunk-title-v1"
+CONFIG_FILE = "rag.toml"
+
+
+class Settings(BaseModel):
+    """Every tunable of the pipeline; unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store_dir: Path = Field(default=Path(".rag-store"), description="Chroma folder (embedded mode)")
+    store_url: str | None = Field(default=None, description="http://HOST:PORT of a `chroma run` server")
+    corpus: tuple[str, ...] = Field(default=("corpus",), description="folders/files ingested by default")
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_window: int = Field(default=256, ge=16, description="model window in word pieces")
+    threads: int = Field(default=1, ge=1, le=64)
+    batch_size: int = Field(default=16, ge=1)
+    dense_candidates: int = Field(default=40, ge=1)
+    lexical_candidates: int = Field(default=40, ge=1)
+    rrf_k: int = Field(default=60, ge=1)
+    max_sources: int = Field(default=3, ge=1, le=10)
+    abstain_threshold: float = Field(default=0.45, description="calibrated on evals/, see README")
+    answerer: Literal["extractive", "llm"] = "extractive"
+    max_file_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    llm_url: str | None = None
+    llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    llm_prompt_tokens: int = Field(default=1800, ge=256)
+    llm_max_tokens: int = Field(default=256, ge=16)
+
+    @field_validator("store_url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+    def fingerprint(self) -> str:
+        """Hash of every setting that changes the stored vectors; names the collections."""
+        return content_id(
+            self.embedding_model, self.embedding_window, SPLITTER_VERSION, CONTEXT_VERSION, length=12
+        )
+
+
+_ENV = {
+    "RAG_STORE": "store_dir",
+    "RAG_STORE_URL": "store_url",
+    "RAG_THREADS": "threads",
+    "RAG_ANSWERER": "answerer",
+    "RAG_LLM_URL": "llm_url",
+}
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: object) -> Settings:
+    """Defaults < ``rag.toml`` (or ``$RAG_CONFIG``) < environment < explicit overrides.
+
+    ``None`` overrides are ignored so CLI flags that were not given do not mask the rest.
+    """
+    values: dict[str, object] = {}
+    path = Path(config_file or os.environ.get("RAG_CONFIG") or CONFIG_FILE)
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}; fix the file or remove it") from None
+        values.update(data.get("rag", data))
+        if "corpus" in values:
+            values["corpus"] = tuple(_relative_to(path.parent, p) for p in values["corpus"])
+    elif config_file:
+        raise ConfigError(f"config file {path} not found; pass an existing file")
+    for env, key in _ENV.items():
+        if os.environ.get(env):
+            values[key] = os.environ[env]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {where}: {first['msg']}; fix it in {path} or the flag") from None
+
+
+def _relative_to(base: Path, entry: str) -> str:
+    p = Path(entry)
+    return str(p if p.is_absolute() else (base / p))

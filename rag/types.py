@@ -1,0 +1,202 @@
+"""Frozen data passed between the pipeline stages.
+
+Every id is derived from content and position, so the same corpus always yields the
+same ids. Results are changed with ``dataclasses.replace``, never in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def content_id(*parts: object, length: int = 16) -> str:
+    """A short, stable hex id from the given parts (joined with a separator)."""
+    joined = "\x1f".join(str(p) for p in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file as decoded text, with the header metadata it declared.
+
+    ``text`` is the whole decoded file (for .txt/.md exactly ``Path.read_text("utf-8")``);
+    ``body_start`` is where the body begins after the header block.
+    """
+
+    doc_id: str
+    path: str
+    title: str
+    text: str
+    content_hash: str
+    body_start: int = 0
+    source: str = ""
+    licence: str = ""
+    kind: str = "txt"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.body_start <= len(self.text):
+            raise ValueError(f"body_start {self.body_start} outside the text of {self.path}")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence span: ``document.text[start:end] == text``."""
+
+    sentence_id: str
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.end - self.start != len(self.text) or self.start < 0:
+            raise ValueError(f"sentence span {self.start}:{self.end} does not fit its text")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive whole sentences of one document that fit the embedding window."""
+
+    chunk_id: str
+    doc_id: str
+    sentence_ids: tuple[str, ...]
+    start: int
+    end: int
+    text: str
+    token_count: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved sentence with its fused score and the ranks that produced it."""
+
+    sentence: Sentence
+    score: float
+    dense_similarity: float = 0.0
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    title: str = ""
+    path: str = ""
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A label in an answer and the exact source sentence it points at."""
+
+    label: int
+    sentence_id: str
+    doc_id: str
+    path: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    verified: bool = False
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer, the labels it cites and whether support was verified."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+    supported: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What every shell shows: the answer text, its sentences and their citations."""
+
+    question: str
+    answer: str
+    abstained: bool
+    sentences: tuple[AnswerSentence, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    evidence: tuple[Hit, ...] = field(default=(), compare=False)
+    retrieval_query: str = ""
+    confidence: float = 0.0
+    answerer: str = "extractive"
+
+    def to_json(self) -> dict:
+        """The JSON shape printed by ``rag ask --json`` and returned by the UI's /ask."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [
+                {
+                    "label": c.label,
+                    "doc_id": c.doc_id,
+                    "path": c.path,
+                    "title": c.title,
+                    "start": c.start,
+                    "end": c.end,
+                    "quote": c.quote,
+                }
+                for c in self.citations
+            ],
+            "sentences": [
+                {"text": s.text, "citations": list(s.citations), "supported": s.supported}
+                for s in self.sentences
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest run did; ``to_json`` is the shape of ``rag ingest --json``."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
+    documents: int = 0
+    sentences: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "added": list(self.added),
+            "updated": list(self.updated),
+            "unchanged": list(self.unchanged),
+            "removed": list(self.removed),
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "documents": self.documents,
+            "sentences": self.sentences,
+            "chunks": self.chunks,
+        }
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One indexed document as listed by ``rag sources``."""
+
+    doc_id: str
+    path: str
+    title: str
+    source: str
+    licence: str
+    sentences: int
+    chunks: int
+    content_hash: str

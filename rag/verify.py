@@ -1,0 +1,108 @@
+"""Verification before anything is returned.
+
+1. Quote exactness: every citation's quote equals the source text at its offsets, in the
+   stored document *and* in the file as it is now (an edited or deleted file is detected and
+   named, never silently quoted).
+2. Support: each answer sentence is checked against the sentences it cites with cheap
+   deterministic tests (numbers, names, negation and content words must agree). A sentence
+   without a valid citation is never marked supported; unsupported sentences are dropped and
+   an answer with nothing left abstains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rag.answering import abstention, render
+from rag.chunking import normalize_space
+from rag.text import content_terms, names, negated, numbers
+from rag.types import Answer, Citation, Document
+
+MIN_CONTENT_OVERLAP = 0.6
+
+LookupDocument = Callable[[str], "Document | None"]
+
+
+@dataclass(frozen=True)
+class Support:
+    """Outcome of a support check; ``reason`` says what failed."""
+
+    supported: bool
+    reason: str = ""
+
+
+def check_support(claim: str, evidence: Sequence[str]) -> Support:
+    """Whether ``claim`` is supported by the evidence sentences, by deterministic checks."""
+    if not evidence:
+        return Support(False, "no evidence cited")
+    claim_flat = normalize_space(claim)
+    joined = " ".join(normalize_space(e) for e in evidence)
+    if claim_flat and claim_flat in joined:
+        return Support(True, "verbatim")
+    missing_numbers = numbers(claim) - numbers(joined)
+    if missing_numbers:
+        return Support(False, f"number not in evidence: {', '.join(sorted(missing_numbers))}")
+    evidence_terms = set(content_terms(joined))
+    missing_names = {n for n in names(claim) if n not in evidence_terms and n not in names(joined)}
+    if missing_names:
+        return Support(False, f"name not in evidence: {', '.join(sorted(missing_names))}")
+    if negated(claim) != negated(joined):
+        return Support(False, "negation differs from evidence")
+    claim_terms = set(content_terms(claim))
+    if claim_terms:
+        overlap = len(claim_terms & evidence_terms) / len(claim_terms)
+        if overlap < MIN_CONTENT_OVERLAP:
+            return Support(False, f"only {overlap:.0%} of its words are in the evidence")
+    return Support(True, "checks passed")
+
+
+def check_citation(citation: Citation, lookup: LookupDocument) -> Citation:
+    """Mark a citation verified if its quote is exactly the source text at its offsets."""
+    stored = lookup(citation.doc_id)
+    if stored is None:
+        return replace(citation, verified=False, problem="document no longer in the index")
+    if stored.text[citation.start : citation.end] != citation.quote:
+        return replace(citation, verified=False, problem="quote does not match the indexed text")
+    path = Path(stored.path)
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return replace(citation, verified=False, problem=f"source file {stored.path} is missing; run rag ingest --prune")
+    if hashlib.sha256(raw).hexdigest() == stored.content_hash:
+        return replace(citation, verified=True, problem="")
+    if stored.kind in ("txt", "md"):
+        try:
+            current = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        except UnicodeDecodeError:
+            current = ""
+        if current[citation.start : citation.end] == citation.quote:
+            return replace(citation, verified=True, problem="file changed since ingest; this quote is still exact")
+    return replace(
+        citation, verified=False, problem=f"{stored.path} changed since ingest; re-run rag ingest"
+    )
+
+
+def verify_answer(answer: Answer, lookup: LookupDocument) -> Answer:
+    """Check every citation and sentence; drop what fails; abstain if nothing is left."""
+    if answer.abstained:
+        return answer
+    citations = {c.label: check_citation(c, lookup) for c in answer.citations}
+    kept = []
+    for sentence in answer.sentences:
+        valid = [citations[n] for n in sentence.citations if n in citations and citations[n].verified]
+        if not valid:
+            continue
+        support = check_support(sentence.text, [c.quote for c in valid])
+        if support.supported:
+            kept.append(replace(sentence, citations=tuple(c.label for c in valid), supported=True, reason=support.reason))
+    if not kept:
+        problems = sorted({c.problem for c in citations.values() if c.problem}) or ["no sentence passed verification"]
+        return abstention(answer.question, answer.retrieval_query, answer.evidence, answer.confidence, problems[0])
+    used = sorted({n for s in kept for n in s.citations})
+    renumber = {old: new for new, old in enumerate(used, 1)}
+    kept = [replace(s, citations=tuple(renumber[n] for n in s.citations)) for s in kept]
+    final_citations = tuple(replace(citations[old], label=renumber[old]) for old in used)
+    return replace(answer, sentences=tuple(kept), citations=final_citations, answer=render(kept))
