@@ -43,17 +43,24 @@ class Draft:
     note: str = ""
 
 
-def score_evidence(query: str, hits: Sequence[Hit], idf: Idf) -> list[Evidence]:
-    """Score each hit by dense similarity, IDF-weighted term coverage and name coverage."""
+def score_evidence(query: str, hits: Sequence[Hit], idf: Idf, question: str | None = None) -> list[Evidence]:
+    """Score each hit by dense similarity, IDF-weighted term coverage and name coverage.
+
+    ``coverage`` counts the retrieval query's terms in the sentence with its context;
+    ``focus`` counts the terms of the question itself (without a follow-up's borrowed topic)
+    in the sentence alone, so the sentence that answers what was asked wins.
+    """
     query_terms = set(content_terms(query))
+    asked_terms = set(content_terms(question or query)) or query_terms
     query_names = names(query)
     total = sum(idf(t) for t in query_terms) or 1.0
+    asked_total = sum(idf(t) for t in asked_terms) or 1.0
     scored = []
     for hit in hits:
         own = set(content_terms(hit.sentence.text))
         window = own | set(content_terms(f"{hit.title} {hit.context}"))
         coverage = sum(idf(t) for t in query_terms & window) / total
-        focus = sum(idf(t) for t in query_terms & own) / total
+        focus = sum(idf(t) for t in asked_terms & own) / asked_total
         window_names = names(f"{hit.title} {hit.context} {hit.sentence.text}") | window
         name_coverage = len(query_names & window_names) / len(query_names) if query_names else 1.0
         confidence = 0.4 * hit.dense_similarity + 0.3 * coverage + 0.15 * focus + 0.15 * name_coverage
@@ -76,7 +83,7 @@ class Answerer(ABC):
 
     def answer(self, question: str, query: str, hits: Sequence[Hit], idf: Idf) -> Answer:
         """Score evidence, abstain when it is too weak, else compose and number the citations."""
-        evidence = [e for e in score_evidence(query, hits, idf) if _is_answer_like(e.hit)]
+        evidence = [e for e in score_evidence(query, hits, idf, question) if _is_answer_like(e.hit)]
         best = evidence[0].confidence if evidence else 0.0
         if best < self.threshold:
             return abstention(question, query, hits, best)
@@ -90,7 +97,7 @@ class ExtractiveAnswerer(Answerer):
     """Answers with the best source sentences themselves, each citing itself.
 
     The best sentence always; further ones only when nearly as good and they add a query
-    term the answer does not yet cover.
+    term that neither the answer nor the best sentence's context covers.
     """
 
     name = "extractive"
@@ -98,7 +105,8 @@ class ExtractiveAnswerer(Answerer):
     def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
         best = evidence[0]
         chosen = [best]
-        covered = set(content_terms(best.hit.sentence.text))
+        # What the best sentence's context already says (e.g. who "He" is) needs no second citation.
+        covered = set(content_terms(f"{best.hit.title} {best.hit.context} {best.hit.sentence.text}"))
         query_terms = set(content_terms(question))
         for candidate in evidence[1:]:
             if len(chosen) >= self.max_sentences:

@@ -83,6 +83,9 @@ def cmd_ingest(args) -> int:
         )
     for skipped in report.skipped:
         print(f"rag: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        print("rag: error: nothing could be ingested; fix the paths above", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

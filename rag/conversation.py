@@ -14,10 +14,10 @@ from rag.text import content_terms, words
 from rag.types import Turn
 
 _REFERRING = re.compile(
-    r"\b(he|she|they|him|her|his|hers|them|their|theirs|it|its|this|that|these|those|there|then|the same)\b",
+    r"\b(he|she|they|him|her|his|hers|them|their|theirs|it|its|this|these|those|there|the same)\b",
     re.I,
 )
-_ELLIPTIC = re.compile(r"^\s*(and|also|what about|how about|but|so|why|when|where)\b", re.I)
+_ELLIPTIC = re.compile(r"^\s*(and|also|what about|how about|but|so)\b", re.I)
 
 
 def needs_context(question: str) -> bool:

@@ -51,6 +51,16 @@ def packaged_model_path() -> Path:
     return path
 
 
+def load_tokenizer(model_path: Path):
+    """The model's own word-piece tokenizer, without the file's 128-token truncation and padding."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 on the CPU; the tokenizer loads at once, the network lazily."""
 
@@ -58,15 +68,11 @@ class SentenceTransformerEmbedder:
     dimension = 384
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, batch_size: int = 16):
-        from tokenizers import Tokenizer
-
         self.model_path = model_path or packaged_model_path()
         self.threads = threads
         self.batch_size = batch_size
         self._model = None
-        self._tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
-        self._tokenizer.no_truncation()
-        self._tokenizer.no_padding()
+        self._tokenizer = load_tokenizer(self.model_path)
         self.window = 256
 
     def _loaded(self):

@@ -137,11 +137,9 @@ def _html_text(html: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
         tag.decompose()
-    title = ""
-    if soup.title and soup.title.string:
-        title = soup.title.string.strip()
     blocks = [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in soup.get_text("\n").splitlines()]
     body = "\n\n".join(b for b in blocks if b)
     return f"Title: {title}\n-----\n{body}\n" if title else body + "\n"

@@ -1,0 +1,275 @@
+"""HTML for the web UI (app.py): answers with clickable ``[n]`` markers, the source panel.
+
+Pure functions from the core's dataclasses to HTML strings; no Gradio, no I/O. Every piece of
+text is HTML-escaped here. A citation link carries its place in the chat in its ``href``
+(``#rag-cite-<turn>-<label>`` or ``#rag-ev-<turn>-<index>``): Gradio's chat sanitiser keeps
+``href`` and ``class`` but drops ``data-*`` attributes, and ``BRIDGE_JS`` turns a click on
+such a link into a ``cite`` event for the server.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Sequence
+
+from rag.types import Answer, Citation, Document, Hit, IngestReport, SourceInfo
+
+VERIFIED_TITLE = "verified: quote matches source and supports the sentence"
+UNVERIFIED_TITLE = "not verified"
+MARK_ID = "rag-hit"
+CITE_PREFIX = "rag-cite"
+EVIDENCE_PREFIX = "rag-ev"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _flat(text: str) -> str:
+    """Whitespace collapsed, for one-line summaries (the panel shows the exact text)."""
+    return " ".join(text.split())
+
+
+def cite_link(turn: int, label: int, *, title: str = "") -> str:
+    """The clickable ``[n]`` marker of citation ``label`` in chat turn ``turn``."""
+    hint = f"Show [{label}] highlighted in {title}" if title else f"Show [{label}] in its document"
+    return f'<a class="rag-cite" href="#{CITE_PREFIX}-{turn}-{label}" title="{_e(hint)}">[{label}]</a>'
+
+
+def render_question(question: str) -> str:
+    """A user's question as shown in the chat (literal text, never markup)."""
+    return f'<div class="rag-question">{_e(question)}</div>'
+
+
+def render_pending() -> str:
+    """Placeholder while an answer is being prepared."""
+    return '<div class="rag-pending">Searching the documents…</div>'
+
+
+def render_error(message: str) -> str:
+    """A one-line error in place of an answer."""
+    return f'<div class="rag-error" role="alert"><strong>Could not answer:</strong> {_e(message)}</div>'
+
+
+def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
+    """An answer: sentences with ``[n]`` links and a verified mark, then the cited sentences.
+
+    An abstention reads "The documents do not say." followed by the closest evidence. At most
+    ``max_sources`` cited sentences (or evidence passages) are listed.
+    """
+    if answer.abstained:
+        return _render_abstention(answer, turn, max_sources)
+    titles = {c.label: c.title for c in answer.citations}
+    sentences = []
+    for sentence in answer.sentences:
+        links = "".join(cite_link(turn, n, title=titles.get(n, "")) for n in sentence.citations)
+        if sentence.supported:
+            mark = f'<span class="rag-verified" title="{_e(VERIFIED_TITLE)}" aria-label="verified">✓</span>'
+        else:
+            reason = f"{UNVERIFIED_TITLE}: {sentence.reason}" if sentence.reason else UNVERIFIED_TITLE
+            mark = f'<span class="rag-unverified" title="{_e(reason)}">not verified</span>'
+        sentences.append(f'<span class="rag-sentence">{_e(sentence.text)} {links}{mark}</span>')
+    shown = answer.citations[:max_sources]
+    items = "".join(_citation_item(c, turn) for c in shown)
+    more = len(answer.citations) - len(shown)
+    extra = f'<div class="rag-more">and {more} more (raise “Sources shown” in Settings)</div>' if more > 0 else ""
+    return (
+        '<div class="rag-answer">'
+        f'<p class="rag-text">{" ".join(sentences)}</p>'
+        '<div class="rag-list"><div class="rag-list-head">Cited sentences</div>'
+        f'<ol class="rag-cites">{items}</ol>{extra}</div>'
+        "</div>"
+    )
+
+
+def _citation_item(citation: Citation, turn: int) -> str:
+    note = f'<div class="rag-note">{_e(citation.problem)}</div>' if citation.problem else ""
+    return (
+        f'<li>{cite_link(turn, citation.label, title=citation.title)} '
+        f'<span class="rag-quote">“{_e(_flat(citation.quote))}”</span> '
+        f'<span class="rag-from">— {_e(citation.title)}</span>{note}</li>'
+    )
+
+
+def _render_abstention(answer: Answer, turn: int, max_sources: int) -> str:
+    items = "".join(_evidence_item(hit, turn, k) for k, hit in enumerate(answer.evidence[:max_sources]))
+    evidence = (
+        '<div class="rag-list"><div class="rag-list-head">Closest evidence (not an answer)</div>'
+        f'<ol class="rag-evidence">{items}</ol></div>'
+        if items
+        else ""
+    )
+    return (
+        '<div class="rag-answer rag-abstained">'
+        f'<p class="rag-abstain">{_e(answer.answer)}</p>{evidence}'
+        "</div>"
+    )
+
+
+def _evidence_item(hit: Hit, turn: int, index: int) -> str:
+    return (
+        f'<li><a class="rag-ev" href="#{EVIDENCE_PREFIX}-{turn}-{index}" title="Show this passage in its document">'
+        f"“{_e(_flat(hit.sentence.text))}”</a> "
+        f'<span class="rag-from">— {_e(hit.title)}</span></li>'
+    )
+
+
+def render_panel_empty() -> str:
+    """The source panel before any citation is opened."""
+    return (
+        '<div class="rag-doc rag-doc-empty">'
+        "<p>Click a citation such as <strong>[1]</strong> in an answer to open its source here, "
+        "with the cited sentence highlighted.</p></div>"
+    )
+
+
+def render_panel_message(message: str) -> str:
+    """The source panel showing a short notice instead of a document."""
+    return f'<div class="rag-doc rag-doc-empty"><p>{_e(message)}</p></div>'
+
+
+def render_document(document: Document, start: int, end: int, *, heading: str, quote: str | None = None) -> str:
+    """The document's header fields and its text with ``text[start:end]`` in ``<mark id="rag-hit">``.
+
+    The three parts (before, span, after) are escaped separately, so the mark covers exactly
+    the cited characters. The header block is shown as fields, the body from ``body_start``.
+    ``quote``, when given, is compared with the span: a mismatch means the document changed.
+    """
+    text = document.text
+    if not 0 <= start <= end <= len(text):
+        return render_panel_message(f"The cited span {start}–{end} is outside “{document.title}”; re-ingest it.")
+    begin = document.body_start if document.body_start <= start else 0
+    warning = ""
+    if quote is not None and text[start:end] != quote:
+        warning = '<p class="rag-warning">The document changed since this answer; the highlight may be off.</p>'
+    meta = "".join(
+        f"<dt>{name}</dt><dd>{_e(value)}</dd>"
+        for name, value in (
+            ("Source", document.source),
+            ("Licence", document.licence),
+            ("File", os.path.basename(document.path)),
+        )
+        if value
+    )
+    return (
+        '<div class="rag-doc">'
+        '<div class="rag-doc-head">'
+        f'<div class="rag-doc-kicker">{_e(heading)}</div>'
+        f'<div class="rag-doc-title">{_e(document.title)}</div>'
+        f'<dl class="rag-doc-meta">{meta}</dl>{warning}'
+        "</div>"
+        '<div class="rag-doc-body">'
+        f"{_e(text[begin:start])}"
+        f'<mark id="{MARK_ID}" class="rag-hit">{_e(text[start:end])}</mark>'
+        f"{_e(text[end:])}"
+        "</div></div>"
+    )
+
+
+def source_rows(sources: Sequence[SourceInfo]) -> list[list]:
+    """Rows of the corpus table: title, sentences, chunks, file name (sorted by title)."""
+    ordered = sorted(sources, key=lambda s: (s.title.lower(), s.path))
+    return [[s.title, s.sentences, s.chunks, os.path.basename(s.path)] for s in ordered]
+
+
+def render_corpus_summary(sources: Sequence[SourceInfo]) -> str:
+    """One line: how many documents, sentences and chunks are indexed."""
+    if not sources:
+        return '<p class="rag-summary">Nothing is indexed yet; add files below.</p>'
+    sentences = sum(s.sentences for s in sources)
+    chunks = sum(s.chunks for s in sources)
+    return (
+        f'<p class="rag-summary">{len(sources)} documents, {sentences:,} sentences, {chunks:,} chunks indexed.</p>'
+    )
+
+
+def render_ingest_report(report: IngestReport, names: dict[str, str]) -> str:
+    """What an upload did, file by file; ``names`` maps stored paths to the uploaded names."""
+
+    def name(path: str) -> str:
+        return _e(names.get(path) or names.get(os.path.abspath(path)) or os.path.basename(path))
+
+    lines = [f'<li class="rag-ok">Added {name(p)}</li>' for p in report.added]
+    lines += [f'<li class="rag-ok">Updated {name(p)}</li>' for p in report.updated]
+    lines += [f'<li>Already indexed, unchanged: {name(p)}</li>' for p in report.unchanged]
+    lines += [f'<li class="rag-bad">Not added: {name(s.path)}: {_e(s.reason)}</li>' for s in report.skipped]
+    return f'<ul class="rag-report">{"".join(lines)}</ul>'
+
+
+def render_status(message: str, *, bad: bool = False) -> str:
+    """A one-line status under the upload box."""
+    return f'<p class="{"rag-bad" if bad else "rag-ok"}">{_e(message)}</p>'
+
+
+# A document-level listener (installed once by the hidden bridge component) that turns clicks
+# on citation links anywhere in the page into the bridge's ``cite`` event.
+BRIDGE_JS = """
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('a.rag-cite, a.rag-ev');
+  if (!link) return;
+  const match = (link.getAttribute('href') || '').match(/^#rag-(cite|ev)-(\\d+)-(\\d+)$/);
+  if (!match) return;
+  event.preventDefault();
+  event.stopPropagation();
+  trigger('cite', {kind: match[1], turn: Number(match[2]), index: Number(match[3])});
+}, true);
+"""
+
+# Runs in the source panel: after each new document, scroll the panel's own text box so the
+# highlighted sentence sits in its upper third, and bring the panel into view if it is not.
+PANEL_JS = """
+watch('value', () => {
+  const mark = element.querySelector('#rag-hit');
+  const body = element.querySelector('.rag-doc-body');
+  if (!mark || !body) return;
+  body.scrollTop = Math.max(0, mark.offsetTop - body.clientHeight / 3);
+  const box = element.getBoundingClientRect();
+  if (box.top < 0 || box.top > window.innerHeight - 120) {
+    element.scrollIntoView({block: 'start', behavior: 'instant'});
+  }
+});
+"""
+
+CSS = """
+.rag-header h1 { font-size: 1.35rem; margin: 0; }
+.rag-header p { margin: 2px 0 0; color: var(--body-text-color-subdued); font-size: 0.92rem; }
+.rag-question { white-space: pre-wrap; }
+.rag-answer { line-height: 1.55; }
+.rag-answer .rag-text { margin: 0 0 0.5em; }
+a.rag-cite { font-weight: 600; text-decoration: none; color: var(--color-accent); cursor: pointer;
+  padding: 0 1px; border-radius: 3px; }
+a.rag-cite:hover, a.rag-cite:focus { background: var(--color-accent-soft); text-decoration: underline; }
+.rag-verified { color: #15803d; font-weight: 700; margin-left: 3px; cursor: help; }
+.rag-unverified { color: #b45309; font-size: 0.8em; margin-left: 4px; cursor: help; }
+.rag-list { border-top: 1px solid var(--border-color-primary); margin-top: 0.4em; padding-top: 0.35em;
+  font-size: 0.9em; }
+.rag-list-head { font-weight: 600; color: var(--body-text-color-subdued); font-size: 0.85em;
+  text-transform: uppercase; letter-spacing: 0.03em; }
+.rag-list ol { margin: 0.2em 0 0; padding-left: 0; list-style: none; }
+.rag-list li { margin: 0.25em 0; }
+.rag-from { color: var(--body-text-color-subdued); font-style: italic; }
+a.rag-ev { color: inherit; text-decoration: underline dotted; cursor: pointer; }
+.rag-note, .rag-more { color: #b45309; font-size: 0.9em; }
+.rag-abstain { font-weight: 600; margin: 0 0 0.4em; }
+.rag-pending { color: var(--body-text-color-subdued); font-style: italic; }
+.rag-error { color: #b91c1c; }
+.rag-doc-empty { color: var(--body-text-color-subdued); padding: 1em 0.5em; }
+.rag-doc-head { border-bottom: 1px solid var(--border-color-primary); padding-bottom: 0.4em; margin-bottom: 0.4em; }
+.rag-doc-kicker { font-size: 0.8em; color: var(--body-text-color-subdued); text-transform: uppercase;
+  letter-spacing: 0.03em; }
+.rag-doc-title { font-weight: 700; font-size: 1.05em; line-height: 1.3; margin: 0.15em 0 0.3em; }
+.rag-doc-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 0.6em; margin: 0;
+  font-size: 0.8em; color: var(--body-text-color-subdued); }
+.rag-doc-meta dt { font-weight: 600; margin: 0; }
+.rag-doc-meta dd { margin: 0; overflow-wrap: anywhere; }
+.rag-warning { color: #b45309; font-size: 0.85em; margin: 0.3em 0 0; }
+.rag-doc-body { position: relative; white-space: pre-wrap; overflow-wrap: anywhere; overflow-y: auto;
+  height: calc(100vh - 330px); min-height: 260px; font-size: 0.9em; line-height: 1.5; padding-right: 0.4em; }
+mark.rag-hit { background: #fde047; color: #111827; padding: 1px 0; border-radius: 2px;
+  box-shadow: 0 0 0 2px #fde047; }
+.rag-summary { margin: 0.2em 0; }
+.rag-report { margin: 0.3em 0; padding-left: 1.2em; }
+.rag-ok { color: #15803d; }
+.rag-bad { color: #b91c1c; }
+"""

@@ -1,0 +1,62 @@
+"""Hermetic tests: offline env, loopback-only sockets, stores in tmp_path, shared paths resolved
+relative to the repository (``../shared`` sits beside it)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+import rag  # noqa: F401  (forces the offline environment before anything else loads)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_CORPUS = SHARED / "corpus"
+SEED = REPO / "corpus" / "seed-article.txt"
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise ConnectionRefusedError(f"tests may not reach {host}: network is blocked")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def fake_rag(tmp_path):
+    """A Rag over a tmp store with the hashing embedder (no model load)."""
+    from fakes import HashingEmbedder
+
+    from rag.config import Settings
+    from rag.pipeline import Rag
+
+    settings = Settings(store_dir=tmp_path / "store", abstain_threshold=0.35)
+    return Rag(settings, embedder=HashingEmbedder())
+
+
+@pytest.fixture(scope="session")
+def real_rag(tmp_path_factory):
+    """A Rag with the real model over corpus/ and ../shared/corpus (built once per session)."""
+    from rag.config import load_settings
+    from rag.pipeline import Rag
+
+    store = tmp_path_factory.mktemp("real") / "store"
+    instance = Rag(load_settings(REPO / "rag.toml", store_dir=store))
+    report = instance.ingest([REPO / "corpus", SHARED_CORPUS])
+    assert not report.skipped, report.skipped
+    instance.first_report = report
+    return instance

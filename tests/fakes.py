@@ -1,0 +1,44 @@
+"""Deterministic stand-ins for the embedding model, for tests where the model is not the point."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+from rag.text import content_terms
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+class HashingEmbedder:
+    """Bag of stemmed words hashed into 384 dimensions; tokens are words and punctuation."""
+
+    name = "hashing-fake"
+    dimension = 384
+    window = 256
+
+    def count_tokens(self, text: str) -> int:
+        return len(_TOKEN.findall(text))
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dimension, dtype="float32")
+        for term in content_terms(text):
+            digest = hashlib.sha256(term.encode()).digest()
+            vector[int.from_bytes(digest[:4], "little") % self.dimension] += 1.0
+        norm = np.linalg.norm(vector)
+        if norm == 0:
+            vector[0] = 1.0
+            return vector
+        return vector / norm
+
+    def embed_chunks(self, inputs):
+        out = []
+        for item in inputs:
+            sentence_vectors = np.stack([self._vector(item.text[a:b]) for a, b in item.sentence_spans])
+            out.append((self._vector(item.text), sentence_vectors))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
