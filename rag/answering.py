@@ -20,6 +20,7 @@ ABSTAIN_TEXT = "The documents do not say."
 MIN_ANSWER_WORDS = 4
 
 Idf = Callable[[str], float]
+OnToken = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,23 @@ class Answerer(ABC):
         self.max_sentences = max_sentences
 
     @abstractmethod
-    def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
-        """Write the answer from evidence that already passed the abstention gate."""
+    def compose(self, question: str, evidence: Sequence[Evidence], on_token: OnToken | None = None) -> Draft:
+        """Write the answer from evidence that already passed the abstention gate.
 
-    def answer(self, question: str, query: str, hits: Sequence[Hit], idf: Idf) -> Answer:
+        ``on_token`` receives text as it is generated (answerers that generate stream to it).
+        """
+
+    def answer(
+        self, question: str, query: str, hits: Sequence[Hit], idf: Idf, on_token: OnToken | None = None
+    ) -> Answer:
         """Score evidence, abstain when it is too weak, else compose and number the citations."""
         evidence = [e for e in score_evidence(query, hits, idf, question) if _is_answer_like(e.hit)]
         best = evidence[0].confidence if evidence else 0.0
         if best < self.threshold:
-            return abstention(question, query, hits, best)
-        draft = self.compose(question, evidence)
+            return abstention(question, query, hits, best, answerer=self.name)
+        draft = self.compose(question, evidence, on_token)
         if draft.abstained or not draft.sentences:
-            return abstention(question, query, hits, best, draft.note)
+            return abstention(question, query, hits, best, draft.note, self.name)
         return label(question, query, draft, hits, self.name)
 
 
@@ -102,7 +108,7 @@ class ExtractiveAnswerer(Answerer):
 
     name = "extractive"
 
-    def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
+    def compose(self, question: str, evidence: Sequence[Evidence], on_token: OnToken | None = None) -> Draft:
         best = evidence[0]
         chosen = [best]
         # What the best sentence's context already says (e.g. who "He" is) needs no second citation.
@@ -174,7 +180,9 @@ def render(sentences: Sequence[AnswerSentence]) -> str:
     return " ".join(parts)
 
 
-def abstention(question: str, query: str, hits: Sequence[Hit], confidence: float, note: str = "") -> Answer:
+def abstention(
+    question: str, query: str, hits: Sequence[Hit], confidence: float, note: str = "", answerer: str = "extractive"
+) -> Answer:
     """The plain "do not say" answer; the nearest passages stay available as closest evidence."""
     text = ABSTAIN_TEXT if not note else f"{ABSTAIN_TEXT} ({note})"
     return Answer(
@@ -186,4 +194,5 @@ def abstention(question: str, query: str, hits: Sequence[Hit], confidence: float
         evidence=tuple(hits[:3]),
         retrieval_query=query,
         confidence=confidence,
+        answerer=answerer,
     )

@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--store-url", help="Chroma server URL, e.g. http://127.0.0.1:8000 ($RAG_STORE_URL)")
     common.add_argument("--config", help="settings file (default ./rag.toml or $RAG_CONFIG)")
     common.add_argument("--threads", type=int, help="torch threads (default 1)")
+    common.add_argument("--llm-url", help="OpenAI-compatible server for --answerer llm ($RAG_LLM_URL)")
+    common.add_argument("--llm-model", help="local model name or the server's model name ($RAG_LLM_MODEL)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     ingest = sub.add_parser("ingest", parents=[common], help="index files and folders (.txt .md .html .pdf)")
@@ -64,6 +66,8 @@ def _open(args, create: bool = False):
         "store_url": args.store_url,
         "threads": args.threads,
         "answerer": getattr(args, "answerer", None),
+        "llm_url": args.llm_url,
+        "llm_model": args.llm_model,
     }
     return Rag(load_settings(args.config, **overrides), create_store=create)
 
@@ -159,11 +163,21 @@ def cmd_chat(args) -> int:
             continue
         if not question:
             continue
+        streamed = []
+
+        def show(token: str) -> None:
+            if not streamed:
+                print("(draft, being verified) ", end="")
+            streamed.append(token)
+            print(token, end="", flush=True)
+
         try:
-            answer = rag.ask(question, history)
+            answer = rag.ask(question, history, on_token=show)
         except RagError as exc:
             print(f"rag: {exc}", file=sys.stderr)
             continue
+        if streamed:
+            print("\n\nVerified answer:")
         print(format_answer(answer) + "\n")
         history.append(Turn(question, answer.answer))
 

@@ -38,6 +38,7 @@ class Settings(BaseModel):
     max_file_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     llm_url: str | None = None
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    llm_threads: int = Field(default=1, ge=1, le=64, description="1 is fastest on a busy 2-core machine")
     llm_prompt_tokens: int = Field(default=1800, ge=256)
     llm_max_tokens: int = Field(default=256, ge=16)
 
@@ -61,6 +62,7 @@ _ENV = {
     "RAG_THREADS": "threads",
     "RAG_ANSWERER": "answerer",
     "RAG_LLM_URL": "llm_url",
+    "RAG_LLM_MODEL": "llm_model",
 }
 
 

@@ -177,8 +177,18 @@ class Rag:
 
     # ---- asking ----------------------------------------------------------------------------
 
-    def ask(self, question: str, history: Sequence[Turn | tuple[str, str]] = (), answerer=None) -> Answer:
-        """Answer ``question`` from the indexed documents, every sentence cited and verified."""
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn | tuple[str, str]] = (),
+        answerer=None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the indexed documents, every sentence cited and verified.
+
+        ``on_token`` receives generated text as it streams (LLM answerer only); the returned
+        answer is the verified one, which may differ from the stream.
+        """
         from rag.conversation import retrieval_query
         from rag.retrieval import Retriever
         from rag.verify import verify_answer
@@ -190,7 +200,7 @@ class Rag:
         if not index.sentences:
             raise StoreError("the index is empty; ingest documents first: rag ingest PATH")
         hits = Retriever(self.store, self.embedder, index, self.settings).retrieve(query)
-        draft = (answerer or self.answerer).answer(question, query, hits, index.term_idf)
+        draft = (answerer or self.answerer).answer(question, query, hits, index.term_idf, on_token)
         return verify_answer(draft, self.document)
 
     def document(self, doc_id: str) -> Document | None:
@@ -216,4 +226,9 @@ def make_answerer(settings: Settings, name: str | None = None):
     chosen = name or settings.answerer
     if chosen == "extractive":
         return ExtractiveAnswerer(threshold=settings.abstain_threshold)
-    raise InputError(f"unknown answerer {chosen!r}; use extractive")
+    if chosen == "llm":
+        from rag.generate import LLMAnswerer
+        from rag.llm import make_llm
+
+        return LLMAnswerer(settings.abstain_threshold, make_llm(settings), settings.llm_prompt_tokens)
+    raise InputError(f"unknown answerer {chosen!r}; use extractive or llm")

@@ -22,6 +22,7 @@ from rag.text import content_terms, names, negated, numbers
 from rag.types import Answer, Citation, Document
 
 MIN_CONTENT_OVERLAP = 0.6
+CONTEXT_CHARS = 300
 
 LookupDocument = Callable[[str], "Document | None"]
 
@@ -34,8 +35,13 @@ class Support:
     reason: str = ""
 
 
-def check_support(claim: str, evidence: Sequence[str]) -> Support:
-    """Whether ``claim`` is supported by the evidence sentences, by deterministic checks."""
+def check_support(claim: str, evidence: Sequence[str], context: str = "") -> Support:
+    """Whether ``claim`` is supported by the evidence sentences, by deterministic checks.
+
+    ``context`` (the text just before the cited sentences and the document title) only
+    resolves references: a name in the claim may come from it ("He warned…" after the
+    sentence naming Pistorius), nothing else may.
+    """
     if not evidence:
         return Support(False, "no evidence cited")
     claim_flat = normalize_space(claim)
@@ -46,7 +52,8 @@ def check_support(claim: str, evidence: Sequence[str]) -> Support:
     if missing_numbers:
         return Support(False, f"number not in evidence: {', '.join(sorted(missing_numbers))}")
     evidence_terms = set(content_terms(joined))
-    missing_names = {n for n in names(claim) if n not in evidence_terms and n not in names(joined)}
+    known_names = evidence_terms | names(joined) | set(content_terms(context))
+    missing_names = {n for n in names(claim) if n not in known_names}
     if missing_names:
         return Support(False, f"name not in evidence: {', '.join(sorted(missing_names))}")
     if negated(claim) != negated(joined):
@@ -85,6 +92,17 @@ def check_citation(citation: Citation, lookup: LookupDocument) -> Citation:
     )
 
 
+def _context(citations: Sequence[Citation], lookup: LookupDocument) -> str:
+    """Title and the text just before each cited sentence, for resolving "he", "it", "they"."""
+    parts = []
+    for citation in citations:
+        document = lookup(citation.doc_id)
+        if document is not None:
+            before = document.text[max(document.body_start, citation.start - CONTEXT_CHARS) : citation.start]
+            parts += [document.title, before]
+    return " ".join(parts)
+
+
 def verify_answer(answer: Answer, lookup: LookupDocument) -> Answer:
     """Check every citation and sentence; drop what fails; abstain if nothing is left."""
     if answer.abstained:
@@ -95,12 +113,14 @@ def verify_answer(answer: Answer, lookup: LookupDocument) -> Answer:
         valid = [citations[n] for n in sentence.citations if n in citations and citations[n].verified]
         if not valid:
             continue
-        support = check_support(sentence.text, [c.quote for c in valid])
+        support = check_support(sentence.text, [c.quote for c in valid], _context(valid, lookup))
         if support.supported:
             kept.append(replace(sentence, citations=tuple(c.label for c in valid), supported=True, reason=support.reason))
     if not kept:
         problems = sorted({c.problem for c in citations.values() if c.problem}) or ["no sentence passed verification"]
-        return abstention(answer.question, answer.retrieval_query, answer.evidence, answer.confidence, problems[0])
+        return abstention(
+            answer.question, answer.retrieval_query, answer.evidence, answer.confidence, problems[0], answer.answerer
+        )
     used = sorted({n for s in kept for n in s.citations})
     renumber = {old: new for new, old in enumerate(used, 1)}
     kept = [replace(s, citations=tuple(renumber[n] for n in s.citations)) for s in kept]

@@ -71,3 +71,23 @@ def test_json_is_printed_for_ask_errors_on_stdin(tmp_path, capsys, monkeypatch, 
     assert len(lines) == 2
     assert lines[0]["abstained"] is False and "Tuesday" in lines[0]["answer"]
     assert lines[1] == {"question": "???", "error": "the question has no words; type a question"}
+
+
+def test_chat_keeps_the_conversation_and_clears_it(tmp_path, capsys, monkeypatch, fake_rag):
+    import rag.cli as cli
+
+    (tmp_path / "d.txt").write_text(
+        "German Defence Minister Boris Pistorius urged caution about the guarantees.\n"
+        "He warned that guarantees without strong participation would lack credibility.\n"
+    )
+    fake_rag.ingest([tmp_path / "d.txt"])
+    monkeypatch.setattr(cli, "_open", lambda args, create=False: fake_rag)
+    typed = iter(["Who is Boris Pistorius?", "What did he warn about?", "/clear", "", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(typed))
+    asked = []
+    real_ask = fake_rag.ask
+    monkeypatch.setattr(fake_rag, "ask", lambda q, history=(): asked.append((q, list(history))) or real_ask(q, history))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "He warned that guarantees" in out and "(conversation cleared)" in out
+    assert [len(h) for _, h in asked] == [0, 1]

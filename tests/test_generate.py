@@ -1,0 +1,95 @@
+"""The generative answerer with a scripted fake LLM: labels, parsing, verification, abstention."""
+
+import pytest
+
+from rag.generate import LLMAnswerer, build_prompt, count_prompt_tokens, parse_answer
+from rag.llm import _custom_llm_base
+
+TEXT = (
+    "Title: Talks\n-----\n"
+    "German Defence Minister Boris Pistorius urged caution about the guarantees.\n"
+    "He warned that guarantees without strong U.S. participation would lack credibility.\n"
+    "The talks in Berlin lasted more than five hours.\n"
+)
+
+
+def scripted(output: str):
+    StreamingLLM, CompletionResponse = _custom_llm_base()
+
+    class Scripted(StreamingLLM):
+        prompts: list = []
+
+        def stream_complete(self, prompt, formatted=False, **kwargs):
+            self.prompts.append(prompt)
+            text = ""
+            for word in output.split(" "):
+                delta = word if not text else " " + word
+                text += delta
+                yield CompletionResponse(text=text, delta=delta)
+
+    return Scripted()
+
+
+@pytest.fixture
+def talks(fake_rag, tmp_path):
+    (tmp_path / "talks.txt").write_text(TEXT)
+    fake_rag.ingest([tmp_path / "talks.txt"])
+    return fake_rag
+
+
+def test_parse_moves_markers_and_drops_labels_never_given():
+    parsed = parse_answer("He warned it would lack credibility. [2] The talks lasted five hours [3][9]. Extra claim.", 3)
+    assert parsed == [
+        ("He warned it would lack credibility.", (2,)),
+        ("The talks lasted five hours.", (3,)),
+        ("Extra claim.", ()),
+    ]
+    assert parse_answer("A [1, 2]. B [0].", 2) == [("A.", (1, 2)), ("B.", ())]
+
+
+def test_prompt_respects_the_token_budget(talks):
+    from rag.answering import score_evidence
+    from rag.retrieval import Retriever
+
+    index = talks._lexical_index()
+    hits = Retriever(talks.store, talks.embedder, index, talks.settings).retrieve("What did he warn?")
+    evidence = score_evidence("What did he warn?", hits, index.term_idf)
+    prompt, kept = build_prompt("What did he warn?", evidence, budget=10_000)
+    assert len(kept) == len(evidence) and "[1] " in prompt and "Example" in prompt
+    small_prompt, small = build_prompt("What did he warn?", evidence, budget=count_prompt_tokens(prompt) - 5)
+    assert len(small) == len(kept) - 1
+    assert count_prompt_tokens(small_prompt) <= count_prompt_tokens(prompt) - 5
+
+
+def _answer(talks, output, question="What did Pistorius warn about?"):
+    answerer = LLMAnswerer(talks.settings.abstain_threshold, scripted(output))
+    tokens = []
+    answer = talks.ask(question, answerer=answerer, on_token=tokens.append)
+    return answer, "".join(tokens), answerer.llm.prompts[-1]
+
+
+def test_supported_generated_sentence_is_kept_with_its_citation(talks):
+    _, _, prompt = _answer(talks, "x")
+    label = next(line.split("]")[0][1:] for line in prompt.splitlines() if "He warned" in line)
+    answer, streamed, _ = _answer(talks, f"Pistorius warned that guarantees without strong U.S. participation would lack credibility [{label}].")
+    assert not answer.abstained
+    assert streamed.startswith("Pistorius warned")
+    assert answer.sentences[0].supported and answer.sentences[0].citations == (1,)
+    assert answer.citations[0].quote.startswith("He warned that guarantees")
+
+
+def test_unsupported_sentences_are_dropped_and_nothing_left_abstains(talks):
+    answer, _, _ = _answer(talks, "Pistorius demanded 40 billion euros in 2031 [1]. Merz agreed [2]. Nothing cited here.")
+    assert answer.abstained and answer.citations == ()
+
+
+def test_model_saying_not_in_documents_abstains(talks):
+    answer, _, _ = _answer(talks, "NOT IN DOCUMENTS")
+    assert answer.abstained
+
+
+def test_weak_evidence_abstains_before_the_model_is_asked(talks):
+    answerer = LLMAnswerer(talks.settings.abstain_threshold, scripted("France won the 2018 World Cup [1]."))
+    answer = talks.ask("Who won the 2018 FIFA World Cup in football?", answerer=answerer)
+    assert answer.abstained
+    assert answerer.llm.prompts == []
