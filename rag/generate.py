@@ -49,20 +49,23 @@ def count_prompt_tokens(text: str) -> int:
 
 
 def build_prompt(question: str, evidence: Sequence[Evidence], budget: int) -> tuple[str, list[Evidence]]:
-    """The prompt and the evidence that fit ``budget`` tokens, labelled 1..n in that order."""
+    """The prompt and the evidence that fit ``budget`` tokens (best first), labelled 1..n.
+
+    The kept sentences are listed in document order, so a sentence that starts "He warned"
+    follows the one naming him whenever both were retrieved.
+    """
     head = f"{INSTRUCTIONS}\n\nExample\n{EXAMPLE}\n\nEvidence:\n"
     tail = f"Question: {question}\nAnswer:"
     used = count_prompt_tokens(head) + count_prompt_tokens(tail)
-    lines: list[str] = []
     kept: list[Evidence] = []
     for item in evidence:
-        line = f"[{len(kept) + 1}] {normalize_space(item.hit.sentence.text)}\n"
-        cost = count_prompt_tokens(line)
+        cost = count_prompt_tokens(f"[{len(kept) + 1}] {normalize_space(item.hit.sentence.text)}\n")
         if used + cost > budget:
             break
-        lines.append(line)
         kept.append(item)
         used += cost
+    kept.sort(key=lambda e: (e.hit.path, e.hit.sentence.start))
+    lines = [f"[{n}] {normalize_space(e.hit.sentence.text)}\n" for n, e in enumerate(kept, 1)]
     return head + "".join(lines) + "\n" + tail, kept
 
 
