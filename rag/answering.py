@@ -18,6 +18,7 @@ from rag.types import Answer, AnswerSentence, Citation, Hit
 
 ABSTAIN_TEXT = "The documents do not say."
 MIN_ANSWER_WORDS = 4
+CLOSEST_EVIDENCE = 10
 
 Idf = Callable[[str], float]
 OnToken = Callable[[str], None]
@@ -191,7 +192,7 @@ def abstention(
         abstained=True,
         sentences=(AnswerSentence(text=text, citations=(), supported=False, reason="abstained"),),
         citations=(),
-        evidence=tuple(hits[:3]),
+        evidence=tuple([h for h in hits if _is_answer_like(h)][:CLOSEST_EVIDENCE]),
         retrieval_query=query,
         confidence=confidence,
         answerer=answerer,

@@ -114,7 +114,7 @@ def cmd_ask(args) -> int:
     rag = _open(args)
     if args.question is not None:
         answer = rag.ask(args.question)
-        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else format_answer(answer))
+        print(answer.to_json_text() if args.json else format_answer(answer))
         return EXIT_OK
     for line in sys.stdin:
         question = line.strip()

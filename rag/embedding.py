@@ -8,6 +8,7 @@ context* (title, previous sentence, neighbours) at no extra cost.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -72,10 +73,15 @@ class SentenceTransformerEmbedder:
         self.threads = threads
         self.batch_size = batch_size
         self._model = None
+        self._load_lock = threading.Lock()
         self._tokenizer = load_tokenizer(self.model_path)
         self.window = 256
 
     def _loaded(self):
+        with self._load_lock:
+            return self._load()
+
+    def _load(self):
         if self._model is None:
             from rag.offline import configure_offline, set_torch_threads
 

@@ -14,6 +14,7 @@ from rag.errors import InputError, StoreError
 from rag.types import Answer, Document, IngestReport, SkippedFile, SourceInfo, Turn
 
 MAX_QUESTION_CHARS = 2000
+ANSWERERS = ("extractive", "llm")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 Progress = Callable[[int, int, str], None]
@@ -51,7 +52,8 @@ class Rag:
         self._store = None
         self._index = None
         self._documents: dict[str, Document | None] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # lazily built parts and the lexical index
+        self._ingest_lock = threading.Lock()  # one ingest at a time; questions are not blocked
 
     @classmethod
     def open(
@@ -100,8 +102,14 @@ class Rag:
             return self._index
 
     def _invalidate(self) -> None:
-        self._index = None
-        self._documents.clear()
+        with self._lock:
+            self._index = None
+            self._documents.clear()
+
+    def warm_up(self) -> None:
+        """Load the embedding model, open the store and build the lexical index now."""
+        self.embedder.embed_query("warm up")
+        self._lexical_index()
 
     # ---- ingest ----------------------------------------------------------------------------
 
@@ -120,7 +128,7 @@ class Rag:
         paths = [Path(p) for p in paths]
         files, skipped = find_files(paths)
         added, updated, unchanged, removed = [], [], [], []
-        with self._lock:
+        with self._ingest_lock:
             store = self.store
             store.delete_orphans()
             records = store.document_records()

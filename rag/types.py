@@ -122,6 +122,12 @@ class Answer:
     confidence: float = 0.0
     answerer: str = "extractive"
 
+    def to_json_text(self) -> str:
+        """``to_json`` serialised exactly as ``rag ask --json`` prints it."""
+        import json
+
+        return json.dumps(self.to_json(), ensure_ascii=False)
+
     def to_json(self) -> dict:
         """The JSON shape printed by ``rag ask --json`` and returned by the UI's /ask."""
         return {

@@ -118,7 +118,7 @@ def _evidence_item(hit: Hit, turn: int, index: int) -> str:
 def render_panel_empty() -> str:
     """The source panel before any citation is opened."""
     return (
-        '<div class="rag-doc rag-doc-empty">'
+        '<div class="rag-doc rag-doc-empty"><div class="rag-doc-kicker">Source</div>'
         "<p>Click a citation such as <strong>[1]</strong> in an answer to open its source here, "
         "with the cited sentence highlighted.</p></div>"
     )
@@ -126,7 +126,7 @@ def render_panel_empty() -> str:
 
 def render_panel_message(message: str) -> str:
     """The source panel showing a short notice instead of a document."""
-    return f'<div class="rag-doc rag-doc-empty"><p>{_e(message)}</p></div>'
+    return f'<div class="rag-doc rag-doc-empty"><div class="rag-doc-kicker">Source</div><p>{_e(message)}</p></div>'
 
 
 def render_document(document: Document, start: int, end: int, *, heading: str, quote: str | None = None) -> str:
@@ -184,15 +184,15 @@ def render_corpus_summary(sources: Sequence[SourceInfo]) -> str:
     )
 
 
-def render_ingest_report(report: IngestReport, names: dict[str, str]) -> str:
-    """What an upload did, file by file; ``names`` maps stored paths to the uploaded names."""
+def render_ingest_report(report: IngestReport) -> str:
+    """What an upload did, file by file."""
 
     def name(path: str) -> str:
-        return _e(names.get(path) or names.get(os.path.abspath(path)) or os.path.basename(path))
+        return _e(os.path.basename(path))
 
     lines = [f'<li class="rag-ok">Added {name(p)}</li>' for p in report.added]
     lines += [f'<li class="rag-ok">Updated {name(p)}</li>' for p in report.updated]
-    lines += [f'<li>Already indexed, unchanged: {name(p)}</li>' for p in report.unchanged]
+    lines += [f"<li>Already indexed, unchanged: {name(p)}</li>" for p in report.unchanged]
     lines += [f'<li class="rag-bad">Not added: {name(s.path)}: {_e(s.reason)}</li>' for s in report.skipped]
     return f'<ul class="rag-report">{"".join(lines)}</ul>'
 
@@ -232,8 +232,12 @@ watch('value', () => {
 """
 
 CSS = """
-.rag-header h1 { font-size: 1.35rem; margin: 0; }
-.rag-header p { margin: 2px 0 0; color: var(--body-text-color-subdued); font-size: 0.92rem; }
+.rag-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0 1em; }
+.rag-header h1 { font-size: 1.25rem; margin: 0; }
+.rag-header p { margin: 0; color: var(--body-text-color-subdued); font-size: 0.9rem; }
+#rag-bridge { display: none; }
+#rag-sources * { font-family: var(--font); }
+#rag-clear, #rag-ask { white-space: nowrap; }
 .rag-question { white-space: pre-wrap; }
 .rag-answer { line-height: 1.55; }
 .rag-answer .rag-text { margin: 0 0 0.5em; }
@@ -249,12 +253,14 @@ a.rag-cite:hover, a.rag-cite:focus { background: var(--color-accent-soft); text-
 .rag-list ol { margin: 0.2em 0 0; padding-left: 0; list-style: none; }
 .rag-list li { margin: 0.25em 0; }
 .rag-from { color: var(--body-text-color-subdued); font-style: italic; }
-a.rag-ev { color: inherit; text-decoration: underline dotted; cursor: pointer; }
+a.rag-ev { color: inherit; text-decoration: none; cursor: pointer; border-radius: 3px; }
+a.rag-ev:hover, a.rag-ev:focus { background: var(--color-accent-soft); }
 .rag-note, .rag-more { color: #b45309; font-size: 0.9em; }
 .rag-abstain { font-weight: 600; margin: 0 0 0.4em; }
 .rag-pending { color: var(--body-text-color-subdued); font-style: italic; }
 .rag-error { color: #b91c1c; }
-.rag-doc-empty { color: var(--body-text-color-subdued); padding: 1em 0.5em; }
+.rag-doc { display: flex; flex-direction: column; height: calc(100vh - 235px); min-height: 380px; }
+.rag-doc-empty { color: var(--body-text-color-subdued); }
 .rag-doc-head { border-bottom: 1px solid var(--border-color-primary); padding-bottom: 0.4em; margin-bottom: 0.4em; }
 .rag-doc-kicker { font-size: 0.8em; color: var(--body-text-color-subdued); text-transform: uppercase;
   letter-spacing: 0.03em; }
@@ -264,12 +270,13 @@ a.rag-ev { color: inherit; text-decoration: underline dotted; cursor: pointer; }
 .rag-doc-meta dt { font-weight: 600; margin: 0; }
 .rag-doc-meta dd { margin: 0; overflow-wrap: anywhere; }
 .rag-warning { color: #b45309; font-size: 0.85em; margin: 0.3em 0 0; }
-.rag-doc-body { position: relative; white-space: pre-wrap; overflow-wrap: anywhere; overflow-y: auto;
-  height: calc(100vh - 330px); min-height: 260px; font-size: 0.9em; line-height: 1.5; padding-right: 0.4em; }
+.rag-doc-head { flex: none; }
+.rag-doc-body { position: relative; flex: 1 1 auto; min-height: 0; overflow-y: auto; white-space: pre-wrap;
+  overflow-wrap: anywhere; font-size: 0.9em; line-height: 1.5; padding-right: 0.4em; }
 mark.rag-hit { background: #fde047; color: #111827; padding: 1px 0; border-radius: 2px;
   box-shadow: 0 0 0 2px #fde047; }
 .rag-summary { margin: 0.2em 0; }
-.rag-report { margin: 0.3em 0; padding-left: 1.2em; }
+.rag-report { margin: 0.3em 0; padding-left: 0; list-style: none; }
 .rag-ok { color: #15803d; }
 .rag-bad { color: #b91c1c; }
 """

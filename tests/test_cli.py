@@ -86,7 +86,9 @@ def test_chat_keeps_the_conversation_and_clears_it(tmp_path, capsys, monkeypatch
     monkeypatch.setattr("builtins.input", lambda prompt="": next(typed))
     asked = []
     real_ask = fake_rag.ask
-    monkeypatch.setattr(fake_rag, "ask", lambda q, history=(): asked.append((q, list(history))) or real_ask(q, history))
+    monkeypatch.setattr(
+        fake_rag, "ask", lambda q, history=(), **kw: asked.append((q, list(history))) or real_ask(q, history, **kw)
+    )
     assert main(["chat"]) == 0
     out = capsys.readouterr().out
     assert "He warned that guarantees" in out and "(conversation cleared)" in out

@@ -1,0 +1,508 @@
+"""The web UI: a Gradio chat over ``rag.pipeline.Rag`` in which every citation opens its source.
+
+A thin shell like the command line: it validates input, calls the core and formats the result
+(HTML from ``rag.ui_render``). Offline and private by default: binds 127.0.0.1, no share link,
+no analytics (forced off by ``import rag``), no CDN. Builds the store from the configured
+corpus on first start when it is empty.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--store DIR] [--config rag.toml]
+
+Environment: RAG_HOST, RAG_PORT, RAG_STORE, RAG_CONFIG. The API endpoint ``/ask`` (see
+"Use via API" in the page footer) returns the JSON text ``rag ask --json`` prints:
+
+    json.loads(gradio_client.Client("http://127.0.0.1:7860/").predict("Who?", api_name="/ask"))
+"""
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.config import Settings, load_settings
+from rag.errors import ConfigError, RagError
+from rag.pipeline import ANSWERERS, Rag, make_answerer
+from rag.types import Answer, IngestReport
+from rag import ui_render
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
+UPLOAD_FOLDER = "uploads"
+ASK_CONCURRENCY = 4
+EXAMPLES = (
+    "What did Pistorius warn about?",
+    "Who is Boris Pistorius?",
+    "What does Article 5 of the North Atlantic Treaty say?",
+    "What security guarantees does Ukraine want?",
+)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One exchange in the chat: the question and either its answer or a one-line error."""
+
+    question: str
+    answer: Answer | None = None
+    error: str = ""
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+
+def user_message(exc: BaseException) -> str:
+    """The line a user sees for ``exc``: a RagError's own message, else a short internal error.
+
+    Unexpected exceptions are logged with their traceback on stderr, never shown.
+    """
+    if isinstance(exc, RagError):
+        return str(exc)
+    print(f"rag-app: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+    return f"internal error ({type(exc).__name__}); the details are in the server log"
+
+
+# ---- start-up --------------------------------------------------------------------------------
+
+
+def _env_port(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_PORT
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"RAG_PORT={value!r} is not a number; set a port such as 7860") from None
+
+
+def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> argparse.Namespace:
+    """Flags override RAG_HOST/RAG_PORT; the store comes from --store, else RAG_STORE, else rag.toml."""
+    env = os.environ if environ is None else environ
+    parser = _Parser(prog="app.py", description="Web UI: chat with the documents, every answer cited and verified.")
+    parser.add_argument("--host", default=env.get("RAG_HOST") or DEFAULT_HOST, help="address to bind (default 127.0.0.1 or $RAG_HOST)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 7860 or $RAG_PORT)")
+    parser.add_argument("--store", help="store folder (default .rag-store or $RAG_STORE)")
+    parser.add_argument("--config", help="settings file (default ./rag.toml or $RAG_CONFIG)")
+    args = parser.parse_args(argv)
+    if args.port is None:
+        args.port = _env_port(env.get("RAG_PORT"))
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"port {args.port} is out of range; use 1-65535")
+    return args
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like the CLI
+        raise ConfigError(f"{message}; see: {self.prog} --help")
+
+
+def ensure_index(rag: Rag, log=None) -> IngestReport | None:
+    """Ingest the configured corpus when the store is empty; returns what was done (or None)."""
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    if not rag.is_empty():
+        return None
+    corpus = list(rag.settings.corpus)
+    log(f"rag-app: the store {rag.settings.store_dir} is empty; indexing {', '.join(corpus)} (first start only)")
+
+    def progress(done: int, total: int, path: str) -> None:
+        if path:
+            log(f"rag-app: indexing {done + 1}/{total} {os.path.basename(path)}")
+
+    report = rag.ingest(corpus, progress=progress)
+    for skipped in report.skipped:
+        log(f"rag-app: skipped {skipped.path}: {skipped.reason}")
+    log(
+        f"rag-app: indexed {report.documents} documents, {report.sentences} sentences, "
+        f"{report.chunks} chunks in {report.seconds:.0f} s"
+    )
+    return report
+
+
+def warm_up(rag: Rag) -> None:
+    """Load the embedding model and the lexical index before the first user asks (in a thread).
+
+    Uses the extractive answerer so that a configured LLM is not run at start-up.
+    """
+    try:
+        rag.warm_up()
+    except RagError:
+        pass
+    except Exception as exc:
+        user_message(exc)
+
+
+# ---- chat ------------------------------------------------------------------------------------
+
+
+def answerer_names() -> tuple[str, ...]:
+    """The answerers the pipeline offers."""
+    return ANSWERERS
+
+
+def choose_answerer(rag: Rag, name: str | None):
+    """None for the configured answerer (the core's own), else ``make_answerer(settings, name)``."""
+    if not name or name == rag.settings.answerer:
+        return None
+    return make_answerer(rag.settings, name)
+
+
+def ask_turn(rag: Rag, turns: Sequence[ChatTurn], question: str, answerer_name: str | None) -> list[ChatTurn]:
+    """The conversation with one more turn: the answer to ``question`` given the earlier answers."""
+    history = [(t.question, t.answer.answer) for t in turns if t.answer is not None]
+    try:
+        answer = rag.ask(question, history, answerer=choose_answerer(rag, answerer_name))
+    except Exception as exc:
+        return [*turns, ChatTurn(question.strip(), error=user_message(exc))]
+    return [*turns, ChatTurn(answer.question, answer)]
+
+
+def render_chat(turns: Sequence[ChatTurn], max_sources: int, pending: str | None = None) -> list[dict]:
+    """Chatbot messages for the turns (and a question still being answered)."""
+    messages = []
+    for number, turn in enumerate(turns):
+        messages.append({"role": "user", "content": ui_render.render_question(turn.question)})
+        if turn.answer is not None:
+            content = ui_render.render_answer(turn.answer, number, max_sources)
+        else:
+            content = ui_render.render_error(turn.error)
+        messages.append({"role": "assistant", "content": content})
+    if pending is not None:
+        messages.append({"role": "user", "content": ui_render.render_question(pending)})
+        messages.append({"role": "assistant", "content": ui_render.render_pending()})
+    return messages
+
+
+def open_source(rag: Rag, turns: Sequence[ChatTurn], kind: str, turn: int, index: int) -> str:
+    """The source panel for citation ``index`` (kind "cite") or evidence ``index`` (kind "ev")."""
+    if not 0 <= turn < len(turns) or turns[turn].answer is None:
+        return ui_render.render_panel_message("That answer is no longer in this chat.")
+    answer = turns[turn].answer
+    if kind == "cite":
+        citation = next((c for c in answer.citations if c.label == index), None)
+        if citation is None:
+            return ui_render.render_panel_message(f"Citation [{index}] is not part of that answer.")
+        doc_id, start, end, quote = citation.doc_id, citation.start, citation.end, citation.quote
+        heading = f"[{citation.label}] cited sentence · characters {start}–{end}"
+    elif kind == "ev" and 0 <= index < len(answer.evidence):
+        sentence = answer.evidence[index].sentence
+        doc_id, start, end, quote = sentence.doc_id, sentence.start, sentence.end, sentence.text
+        heading = f"Closest evidence {index + 1} (not an answer) · characters {start}–{end}"
+    else:
+        return ui_render.render_panel_message("That passage is not part of the answer.")
+    try:
+        document = rag.document(doc_id)
+    except Exception as exc:
+        return ui_render.render_panel_message(user_message(exc))
+    if document is None:
+        return ui_render.render_panel_message("That document is no longer in the index; ask again.")
+    return ui_render.render_document(document, start, end, heading=heading, quote=quote)
+
+
+def api_ask(rag: Rag, question: str) -> str:
+    """The JSON text ``rag ask --json`` prints for one question (no conversation, configured answerer).
+
+    Text rather than a dict: gradio_client (2.7, Gradio 6 protocol) takes any returned dict with
+    a "path" key for a file and tries to download it, which breaks on every citation.
+    """
+    return rag.ask(question).to_json_text()
+
+
+# ---- corpus ----------------------------------------------------------------------------------
+
+
+def upload_folder(settings: Settings) -> Path:
+    """Where uploaded files are kept (next to the index, so citations can be verified later)."""
+    return Path(settings.store_dir).resolve() / UPLOAD_FOLDER
+
+
+def safe_name(name: str) -> str:
+    """A plain file name for an upload: no folders, no hidden files, no odd characters."""
+    base = re.sub(r"[^\w.\-]+", "-", os.path.basename(name)).strip(".-")
+    return base or "upload"
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """An uploaded file copied into the upload folder, with what it replaced (to roll back)."""
+
+    name: str
+    target: Path
+    backup: Path | None
+    written: bool
+
+    def undo(self) -> None:
+        """Remove the copy and put back the file it replaced."""
+        if self.written:
+            self.target.unlink(missing_ok=True)
+        if self.backup is not None:
+            os.replace(self.backup, self.target)
+
+    def commit(self) -> None:
+        """Keep the copy; drop the replaced file."""
+        if self.backup is not None:
+            self.backup.unlink(missing_ok=True)
+
+
+def stage_upload(source: Path, folder: Path, display_name: str | None = None) -> StagedUpload:
+    """Copy ``source`` into ``folder`` under its (cleaned) name, keeping any older file aside."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = safe_name(display_name or source.name)
+    target = folder / name
+    backup = None
+    if target.exists():
+        if target.read_bytes() == source.read_bytes():
+            return StagedUpload(name, target, None, written=False)
+        backup = folder / f".{name}.previous"
+        os.replace(target, backup)
+    shutil.copyfile(source, target)
+    return StagedUpload(name, target, backup, written=True)
+
+
+def add_files(rag: Rag, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
+    """Index uploaded files; a file that cannot be ingested is removed again and nothing else changes."""
+    folder = upload_folder(rag.settings)
+    staged = [stage_upload(Path(p), folder) for p in paths]
+    try:
+        report = rag.ingest([s.target for s in staged], progress=progress)
+    except BaseException:
+        for upload in staged:
+            upload.undo()
+        raise
+    rejected = {os.path.abspath(s.path) for s in report.skipped}
+    for upload in staged:
+        if str(upload.target) in rejected:
+            upload.undo()
+        else:
+            upload.commit()
+    return report
+
+
+# ---- the Gradio app --------------------------------------------------------------------------
+
+
+def build_ui(rag: Rag):
+    """The Gradio Blocks app over ``rag`` (not launched)."""
+    import gradio as gr
+
+    settings = rag.settings
+
+    def on_ask(question: str, answerer_name: str, max_sources: int, turns: list[ChatTurn]):
+        if not question or not question.strip():
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        yield render_chat(turns, max_sources, pending=question.strip()), "", turns
+        updated = ask_turn(rag, turns, question, answerer_name)
+        yield render_chat(updated, max_sources), "", updated
+
+    def on_example(answerer_name: str, max_sources: int, turns: list[ChatTurn], evt: gr.SelectData):
+        text = evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value)
+        yield from on_ask(text, answerer_name, max_sources, turns)
+
+    def on_rerender(turns: list[ChatTurn], max_sources: int):
+        return render_chat(turns, max_sources)
+
+    def on_answerer(name: str) -> str:
+        try:
+            choose_answerer(rag, name)
+        except Exception as exc:
+            return ui_render.render_status(user_message(exc), bad=True)
+        return ""
+
+    def on_clear():
+        return [], [], ui_render.render_panel_empty(), ""
+
+    def on_cite(turns: list[ChatTurn], evt: gr.EventData):
+        try:
+            return open_source(rag, turns, str(evt.kind), int(evt.turn), int(evt.index))
+        except Exception as exc:
+            return ui_render.render_panel_message(user_message(exc))
+
+    def on_corpus(note: str = ""):
+        try:
+            sources = rag.sources()
+        except Exception as exc:
+            return note + ui_render.render_status(user_message(exc), bad=True), gr.skip()
+        return note + ui_render.render_corpus_summary(sources), ui_render.source_rows(sources)
+
+    def on_upload(paths: list[str] | None, progress=gr.Progress()):
+        if not paths:
+            return gr.skip(), gr.skip(), None
+
+        def report_progress(done: int, total: int, path: str) -> None:
+            name = os.path.basename(path) if path else "done"
+            progress((done, total), desc=f"Indexing {name}", unit="files")
+
+        try:
+            note = ui_render.render_ingest_report(add_files(rag, paths, report_progress))
+        except Exception as exc:
+            note = ui_render.render_status(user_message(exc), bad=True)
+        info, rows = on_corpus(note)
+        return info, rows, None
+
+    def ask(question: str) -> str:
+        """Answer one question from the indexed documents; returns the JSON text of `rag ask --json`."""
+        try:
+            return api_ask(rag, question)
+        except Exception as exc:
+            raise gr.Error(user_message(exc), print_exception=False) from None
+
+    private = {"api_visibility": "private"}
+    asking = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask", **private}
+    # Gradio's copies of uploads are deleted after an hour (the index keeps its own copy).
+    with gr.Blocks(title="rag: answers with verified citations", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        turns = gr.State([])
+        gr.HTML(
+            '<div class="rag-header"><h1>Ask the documents</h1>'
+            "<p>Every answer sentence cites the exact source sentence it rests on; "
+            "click a citation to read it highlighted in its document.</p></div>",
+            padding=False,
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        chatbot = gr.Chatbot(
+                            label="Conversation",
+                            show_label=False,
+                            elem_id="rag-chat",
+                            height="calc(100vh - 300px)",
+                            min_height=280,
+                            render_markdown=False,
+                            latex_delimiters=[],
+                            sanitize_html=True,
+                            buttons=["copy_all"],
+                            feedback_options=None,
+                            placeholder="Ask about the indexed documents, or start with an example:",
+                            examples=[{"text": text} for text in EXAMPLES],
+                        )
+                        with gr.Row(equal_height=True, elem_id="rag-ask-row"):
+                            question = gr.Textbox(
+                                show_label=False,
+                                placeholder="Ask a question about the documents…",
+                                elem_id="rag-question",
+                                scale=6,
+                                max_lines=4,
+                                autofocus=True,
+                                container=False,
+                            )
+                            ask_button = gr.Button("Ask", variant="primary", size="md", elem_id="rag-ask", scale=0, min_width=80)
+                            clear_button = gr.Button("Clear chat", size="md", elem_id="rag-clear", scale=0, min_width=110)
+                        with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
+                            with gr.Row():
+                                answerer = gr.Dropdown(
+                                    choices=list(answerer_names()),
+                                    value=settings.answerer,
+                                    label="Answerer",
+                                    elem_id="rag-answerer",
+                                )
+                                max_sources = gr.Slider(
+                                    1, 10, value=settings.max_sources, step=1, label="Sources shown",
+                                    info="cited sentences or closest evidence listed per answer",
+                                    elem_id="rag-max-sources",
+                                )
+                            answerer_note = gr.HTML("")
+                    with gr.Column(scale=2, min_width=340):
+                        panel = gr.HTML(
+                            ui_render.render_panel_empty(),
+                            js_on_load=ui_render.PANEL_JS,
+                            elem_id="rag-panel",
+                            container=True,
+                            padding=True,
+                        )
+            with gr.Tab("Corpus", id="corpus") as corpus_tab:
+                files = gr.File(
+                    label="Add files to the index (.txt .md .html .pdf)",
+                    file_count="multiple",
+                    file_types=list(UPLOAD_TYPES),
+                    type="filepath",
+                    height=110,
+                    elem_id="rag-upload",
+                )
+                corpus_info = gr.HTML(elem_id="rag-corpus-info")
+                table = gr.Dataframe(
+                    headers=["Title", "Sentences", "Chunks", "File"],
+                    datatype=["str", "number", "number", "str"],
+                    interactive=False,
+                    wrap=True,
+                    max_height=440,
+                    column_widths=["56%", "11%", "9%", "24%"],
+                    elem_id="rag-sources",
+                )
+        bridge = gr.HTML("", html_template="<span></span>", js_on_load=ui_render.BRIDGE_JS, elem_id="rag-bridge")
+
+        ask_outputs = [chatbot, question, turns]
+        gr.on([question.submit, ask_button.click], on_ask, [question, answerer, max_sources, turns], ask_outputs, **asking)
+        chatbot.example_select(on_example, [answerer, max_sources, turns], ask_outputs, **asking)
+        max_sources.change(on_rerender, [turns, max_sources], chatbot, **private)
+        answerer.change(on_answerer, answerer, answerer_note, **private)
+        clear_button.click(on_clear, None, [chatbot, turns, panel, question], **private)
+        chatbot.clear(on_clear, None, [chatbot, turns, panel, question], **private)
+        bridge.cite(on_cite, turns, panel, **private)
+        demo.load(on_corpus, None, [corpus_info, table], **private)
+        corpus_tab.select(on_corpus, None, [corpus_info, table], **private)
+        files.upload(
+            on_upload, files, [corpus_info, table, files], show_progress_on=files,
+            concurrency_limit=1, concurrency_id="ingest", **private,
+        )
+        gr.api(ask, api_name="ask", concurrency_limit=ASK_CONCURRENCY, concurrency_id="ask")
+    return demo
+
+
+def launch(demo, rag: Rag, host: str, port: int) -> None:
+    """Serve the app (blocks): queue on, no share link, no CDN, uploads capped like ingest."""
+    demo.queue(default_concurrency_limit=ASK_CONCURRENCY)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        inbrowser=False,
+        show_error=False,
+        quiet=True,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        footer_links=["api", "settings"],
+        max_file_size=rag.settings.max_file_bytes,
+        css=ui_render.CSS,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the UI; returns an exit code (0 ok, 1 internal error, 2 user error, 130 interrupted)."""
+    try:
+        args = parse_args(argv)
+        rag = Rag(load_settings(args.config, store_dir=args.store), create_store=True)
+        ensure_index(rag)
+        demo = build_ui(rag)
+        threading.Thread(target=warm_up, args=(rag,), name="rag-warm-up", daemon=True).start()
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"rag-app: warning: listening on {args.host}: others on the network can read the documents", file=sys.stderr)
+        print(f"rag-app: starting on http://{args.host}:{args.port} with the store {rag.settings.store_dir}", file=sys.stderr, flush=True)
+        try:
+            launch(demo, rag, args.host, args.port)
+        except OSError as exc:
+            reason = "the port is in use" if "empty port" in str(exc) else str(exc)
+            raise ConfigError(f"cannot listen on {args.host}:{args.port}: {reason}; pass another --port or set RAG_PORT") from None
+        return EXIT_OK
+    except RagError as exc:
+        print(f"rag-app: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("rag-app: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # never a traceback in front of a user
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"rag-app: internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
