@@ -35,7 +35,9 @@ class Settings(BaseModel):
     max_sources: int = Field(default=3, ge=1, le=10)
     abstain_threshold: float = Field(default=0.45, description="calibrated on evals/, see README")
     answerer: Literal["extractive", "llm"] = "extractive"
-    max_file_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    max_file_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1, description="larger files are skipped (16 MiB of text embeds for ~1 h here)"
+    )
     llm_url: str | None = None
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
     llm_threads: int = Field(default=1, ge=1, le=64, description="1 is fastest on a busy 2-core machine")

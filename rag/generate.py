@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from rag.answering import Answerer, Draft, Evidence, OnToken
 from rag.chunking import normalize_space
+from rag.types import Hit
+from rag.verify import check_support
 
 NOT_IN_DOCUMENTS = "NOT IN DOCUMENTS"
 INSTRUCTIONS = (
@@ -108,8 +110,27 @@ class LLMAnswerer(Answerer):
         if NOT_IN_DOCUMENTS in output.upper():
             return Draft(sentences=(), abstained=True, confidence=evidence[0].confidence, note="the model found no answer")
         sentences = tuple(
-            (text, tuple(labelled[n - 1].hit for n in labels))
+            (text, attribute(text, tuple(labelled[n - 1].hit for n in labels), labelled))
             for text, labels in parse_answer(output, len(labelled))
             if labels
         )
         return Draft(sentences=sentences, abstained=not sentences, confidence=evidence[0].confidence)
+
+
+def attribute(text: str, cited: tuple[Hit, ...], labelled: Sequence[Evidence]) -> tuple[Hit, ...]:
+    """The model's citations if they support the sentence, else the one given sentence that does.
+
+    Small models often cite a neighbouring label ([4] for [5]). A sentence is re-attributed only
+    to evidence it was shown and only when the same support check passes for it alone; if none
+    does, the original citations stay and verification drops the sentence.
+    """
+    if check_support(text, [h.sentence.text for h in cited], _context(cited)).supported:
+        return cited
+    for item in labelled:
+        if check_support(text, [item.hit.sentence.text], _context((item.hit,))).supported:
+            return (item.hit,)
+    return cited
+
+
+def _context(hits: Sequence[Hit]) -> str:
+    return " ".join(f"{h.title} {h.context}" for h in hits)

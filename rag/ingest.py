@@ -37,7 +37,10 @@ def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_
             skipped.append(SkippedFile(str(given), "no such file or folder"))
         elif path.is_dir():
             for file in _walk(path, excludes, skipped):
-                found.setdefault(str(file.resolve()), file)
+                try:
+                    found.setdefault(str(file.resolve()), file)
+                except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+                    skipped.append(SkippedFile(str(file), "symlink loop: the link never reaches a file"))
         elif path.is_file():
             if path.suffix.lower() in SUFFIXES:
                 found.setdefault(str(path.resolve()), path)
@@ -84,7 +87,9 @@ def load_document(path: Path, max_bytes: int) -> Document:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise FileRejected(f"too large ({size / 1e6:.0f} MB > {max_bytes / 1e6:.0f} MB limit); split it or raise max_file_bytes")
+            raise FileRejected(
+                f"too large ({size / 2**20:.1f} MiB > {max_bytes / 2**20:.1f} MiB limit); split it or raise max_file_bytes"
+            )
         raw = path.read_bytes()
     except FileRejected:
         raise

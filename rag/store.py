@@ -10,6 +10,7 @@ passed explicitly: Chroma would otherwise try to download its own model.
 from __future__ import annotations
 
 import math
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from rag.chunking import EmbeddingInput
 
 _PAGE = 5000
+_CONNECT_TIMEOUT = 5.0  # seconds to wait for a Chroma server's heartbeat
 # Chroma's default ef_search (100) missed the true nearest sentence for real questions here;
 # a wider search costs a few milliseconds on stores of this size.
 HNSW = {"space": "cosine", "ef_search": 512, "ef_construction": 200, "max_neighbors": 32}
@@ -53,10 +55,17 @@ def open_client(settings: Settings, create: bool = True):
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.store_url:
         url = urlparse(settings.store_url)
+        host = url.hostname or "127.0.0.1"
+        port = url.port or (443 if url.scheme == "https" else 8000)
         try:
+            # chromadb's HTTP session has no timeout and sends its first request while being
+            # built, so a server that accepts but never answers would hang us: probe it first.
+            probe = f"{url.scheme}://{f'[{host}]' if ':' in host else host}:{port}/api/v2/heartbeat"
+            with urllib.request.urlopen(probe, timeout=_CONNECT_TIMEOUT) as response:
+                response.read()
             client = chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
+                host=host,
+                port=port,
                 ssl=url.scheme == "https",
                 settings=chroma_settings,
             )

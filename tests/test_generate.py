@@ -93,3 +93,12 @@ def test_weak_evidence_abstains_before_the_model_is_asked(talks):
     answer = talks.ask("Who won the 2018 FIFA World Cup in football?", answerer=answerer)
     assert answer.abstained
     assert answerer.llm.prompts == []
+
+
+def test_a_wrong_label_is_moved_to_the_given_sentence_that_supports_it(talks):
+    _, _, prompt = _answer(talks, "x", "How long did the talks in Berlin last?")
+    labels = {line.split("]")[0][1:]: line for line in prompt.splitlines() if line.startswith("[")}
+    wrong = next(n for n, line in labels.items() if "five hours" not in line)
+    answer, _, _ = _answer(talks, f"The talks in Berlin lasted more than five hours [{wrong}].", "How long did the talks in Berlin last?")
+    assert not answer.abstained
+    assert [c.quote for c in answer.citations] == ["The talks in Berlin lasted more than five hours."]
