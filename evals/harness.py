@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from evals.metrics import (
+    CONFIDENCE_DECIMALS,
     DEFAULT_GRID,
     Metric,
     Span,
@@ -42,6 +43,7 @@ from evals.metrics import (
 )
 from rag.errors import InputError
 from rag.types import Answer
+from rag.verify import check_support
 
 DATA = Path(__file__).resolve().parent / "data"
 REPO = DATA.parent.parent
@@ -56,7 +58,7 @@ NAMED = {
     "hotpotqa": HOTPOTQA,
 }
 OURS = ("seed", "corpus", "unanswerable", "multiturn", "verifier")
-RANK_CUTOFFS = (1, 3, 5, 10)
+RANK_CUTOFFS = (1, 3, 5, 10, 40)
 LABELS = {
     "gold_recall": "gold-sentence citation recall",
     "gold_precision": "gold-sentence citation precision",
@@ -71,7 +73,8 @@ LABELS = {
     "false_refusal_rate": "false-refusal rate",
     "precision": "precision (supported)",
     "recall": "recall (supported)",
-    "f1": "F1",
+    "f1": "F1 (supported)",
+    "answer_f1": "answer token F1",
     "accuracy": "accuracy",
     "exact_match": "exact match",
     "answer_contained": "gold answer contained",
@@ -85,7 +88,9 @@ CHART_METRICS = {
     "qa": ("gold_recall", "gold_precision", "fact_coverage", "hit@5", "quote_exactness"),
     "pooled": ("abstention_precision", "abstention_recall", "false_refusal_rate"),
     "verifier": ("precision", "recall", "f1"),
-    "hotpotqa": ("f1", "exact_match", "paragraph_citation_precision", "paragraph_citation_recall", "recall_at_5"),
+    "hotpotqa": (
+        "answer_f1", "exact_match", "paragraph_citation_precision", "paragraph_citation_recall", "recall_at_5"
+    ),
 }
 METHOD_NOTES = (
     "Gold sentences are located verbatim in their files; a citation or retrieved sentence hits a gold "
@@ -93,8 +98,9 @@ METHOD_NOTES = (
     "ALCE citation recall/precision follow ALCE's definitions, but the judge is `rag.verify.check_support` "
     "(deterministic word, number, name and negation checks), not an NLI model: none is available offline. "
     "The pipeline drops sentences that fail the same check, so ALCE recall is close to 1 by construction.",
-    "Retrieval ranks come from `Answer.evidence`; an abstention keeps only its top 3 hits, so a gold sentence "
-    "ranked 4-10 under an abstention counts as a miss in hit@5/10 and MRR@10.",
+    "Retrieval ranks are positions in `Answer.evidence`, the fused retrieval order before the answerer re-scores "
+    "it. An abstention keeps only its top 3 hits, so a gold sentence ranked lower under an abstention counts as "
+    "a miss in hit@5 and beyond and in MRR@10 (HotpotQA recall@5 likewise).",
     "Intervals are 95 % percentile bootstrap intervals (1000 resamples, fixed seed) over questions "
     "(over citations for quote exactness).",
     "The threshold is calibrated on the same questions it is scored on, so its balanced accuracy is optimistic.",
@@ -281,11 +287,13 @@ class SourceFiles:
         self.texts: dict[str, str | None] = {}
 
     def find(self, name: str) -> Path | None:
+        """The file named ``name``: the indexed one if any, else the first in the known folders."""
         if name in self.by_name:
             return self.by_name[name]
         return next(((f / name).resolve() for f in self.folders if (f / name).is_file()), None)
 
     def text(self, path: str) -> str | None:
+        """The file's text as ``Path.read_text("utf-8")`` gives it; None if it cannot be read."""
         if path not in self.texts:
             try:
                 self.texts[path] = Path(path).read_text("utf-8")
@@ -312,8 +320,6 @@ class SourceFiles:
 
 def supports(claim: str, evidence: Sequence[str]) -> bool:
     """The offline judge of ALCE citation quality: ``rag.verify.check_support``."""
-    from rag.verify import check_support
-
     return check_support(claim, evidence).supported
 
 
@@ -340,7 +346,7 @@ def score_answer(item: QAItem, answer: Answer, seconds: float, files: SourceFile
         question=item.question,
         answerable=item.answerable,
         abstained=answer.abstained,
-        confidence=answer.confidence,
+        confidence=round(answer.confidence, CONFIDENCE_DECIMALS),
         answer=answer.answer,
         seconds=seconds,
         citations=cited,
@@ -358,9 +364,10 @@ def score_answer(item: QAItem, answer: Answer, seconds: float, files: SourceFile
 
 def qa_summary(records: Sequence[QARecord]) -> tuple[Metric, ...]:
     """Retrieval, citation, answer, abstention and latency metrics of question records."""
-    gold = [r for r in records if r.gold_rank is not None or r.gold_recall is not None]
+    gold = [r for r in records if r.gold_recall is not None]
     seconds = [r.seconds for r in records]
     pairs = [(r.abstained, r.answerable) for r in records]
+    mixed = pairs if any(not answerable for _, answerable in pairs) else []  # precision needs positives
 
     def abstention(attribute: str):
         return lambda sample: getattr(abstention_scores([a for a, _ in sample], [b for _, b in sample]), attribute)
@@ -374,7 +381,7 @@ def qa_summary(records: Sequence[QARecord]) -> tuple[Metric, ...]:
         summarise_mean("alce_precision", [r.alce_precision for r in records]),
         *(summarise_mean(f"hit@{k}", [hit_at_k(r.gold_rank, k) for r in gold]) for k in RANK_CUTOFFS),
         summarise_mean("mrr@10", [reciprocal_rank(r.gold_rank, 10) for r in gold]),
-        summarise("abstention_precision", pairs, abstention("precision")),
+        summarise("abstention_precision", mixed, abstention("precision")),
         summarise("abstention_recall", pairs, abstention("recall")),
         summarise("false_refusal_rate", pairs, abstention("false_refusal_rate")),
         Metric("latency_p50", percentile(seconds, 50), len(seconds)),
@@ -401,11 +408,11 @@ def pair_summary(records: Sequence[PairRecord]) -> tuple[tuple[Metric, ...], dic
 # ---- running -------------------------------------------------------------------------------
 
 
-def progress_bar(iterable, desc: str, total: int):
+def progress_bar(iterable, desc: str, total: int, unit: str = "q"):
     """A tqdm bar on stderr (silent when stderr is not a terminal)."""
     from tqdm import tqdm
 
-    return tqdm(iterable, desc=desc, total=total, unit="q", file=sys.stderr, disable=None, leave=False)
+    return tqdm(iterable, desc=desc, total=total, unit=unit, file=sys.stderr, disable=None, leave=False)
 
 
 def ask_item(rag, item: QAItem) -> tuple[Answer, float]:
@@ -427,22 +434,25 @@ def run_datasets(datasets: Sequence[Dataset], rag, limit: int | None) -> tuple[l
 
             store = Path(f"{rag.settings.store_dir}-hotpotqa")
             records, facts = hotpotqa.run(rag, dataset.path, limit, store, progress_bar)
+            warmup += facts["warmup_seconds"]
             results.append(DatasetResult(dataset.name, "hotpotqa", tuple(records), hotpotqa.summary(records), facts))
             continue
         rows = load_rows(dataset.path)[:limit]
+        try:
+            items = pair_items(rows) if dataset.kind == "verifier" else qa_items(rows)
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"{dataset.path}: a record lacks {exc}; see evals/data/README.md for the format") from None
         if dataset.kind == "verifier":
-            items = pair_items(rows)
             records = [_judge_pair(p) for p in progress_bar(items, dataset.name, len(items))]
             metrics, facts = pair_summary(records)
             results.append(DatasetResult(dataset.name, "verifier", tuple(records), metrics, facts))
             continue
-        items = qa_items(rows)
         if files is None:
             files = SourceFiles(s.path for s in rag.sources())
             if items:
                 started = time.perf_counter()
                 rag.ask(items[0].question)  # loads the model and the index; not timed as a question
-                warmup = time.perf_counter() - started
+                warmup += time.perf_counter() - started
         records = [score_answer(i, *ask_item(rag, i), files) for i in progress_bar(items, dataset.name, len(items))]
         results.append(DatasetResult(dataset.name, dataset.kind, tuple(records), qa_summary(records)))
     question_sets = [r for r in results if r.kind in ("qa", "multiturn")]
@@ -453,8 +463,6 @@ def run_datasets(datasets: Sequence[Dataset], rag, limit: int | None) -> tuple[l
 
 
 def _judge_pair(pair: PairItem) -> PairRecord:
-    from rag.verify import check_support
-
     verdict = check_support(pair.claim, pair.evidence)
     return PairRecord(pair.id, pair.kind, pair.supported, verdict.supported, verdict.reason)
 
@@ -484,6 +492,7 @@ def calibration(results: Sequence[DatasetResult], current: float) -> dict | None
 
 
 def metric_json(metric: Metric) -> dict:
+    """A metric as JSON: value, number of items, 95 % interval (null where undefined)."""
     return {"value": metric.value, "n": metric.n, "ci": list(metric.ci) if metric.ci else None}
 
 
@@ -504,16 +513,14 @@ def to_json(results: Sequence[DatasetResult], calibrated: dict | None, run: dict
     }
 
 
-def format_value(metric: Metric, interval: bool = True) -> str:
-    """A metric as text: rates with three decimals (and interval), latency in milliseconds."""
+def format_value(metric: Metric) -> str:
+    """A metric as text: rates with three decimals and their interval, latency in milliseconds."""
     if metric.value is None:
         return "—"
     if metric.key.startswith("latency"):
         return f"{metric.value * 1000:.0f} ms"
-    text = f"{metric.value:.3f}"
-    if interval and metric.ci:
-        text += f"  [{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
-    return text
+    interval = f"  [{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]" if metric.ci else ""
+    return f"{metric.value:.3f}{interval}"
 
 
 def format_table(results: Sequence[DatasetResult], calibrated: dict | None, run: dict) -> str:
@@ -528,6 +535,12 @@ def format_table(results: Sequence[DatasetResult], calibrated: dict | None, run:
         if "by_kind" in result.facts:
             kinds = ", ".join(f"{k} {v['accuracy']:.2f} ({v['n']})" for k, v in result.facts["by_kind"].items())
             lines.append(f"  {'accuracy by kind':<{width}}{kinds}")
+        if result.kind == "hotpotqa":
+            facts = result.facts
+            lines.append(
+                f"  {'pooled corpus':<{width}}{facts['documents']} documents in {facts['store']}, "
+                f"ingest {facts['ingest_seconds']} s, warm-up {facts['warmup_seconds']} s"
+            )
     if calibrated:
         lines += [
             "",
@@ -537,8 +550,8 @@ def format_table(results: Sequence[DatasetResult], calibrated: dict | None, run:
             f"  {'threshold':>10}{'answered':>10}{'abstained':>11}{'balanced':>10}",
         ]
         lines += [
-            f"  {row['threshold']:>10.3f}{row['answered']:>10.3f}{row['abstained']:>11.3f}{row['balanced_accuracy']:>10.3f}"
-            for row in calibrated["table"]
+            f"  {r['threshold']:>10.3f}{r['answered']:>10.3f}{r['abstained']:>11.3f}{r['balanced_accuracy']:>10.3f}"
+            for r in calibrated["table"]
         ]
     lines += ["", f"wall time {run['wall_seconds']:.1f} s (warm-up {run['warmup_seconds']:.1f} s)"]
     return "\n".join(lines)
@@ -559,14 +572,16 @@ def failures(record: QARecord) -> list[str]:
     return problems
 
 
-def _cell(text: str, limit: int = 220) -> str:
+def markdown_cell(text: str, limit: int = 220) -> str:
+    """Text fit for one Markdown table cell: one line, pipes escaped, at most ``limit`` characters."""
     flat = " ".join(str(text).split()).replace("|", "\\|")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _cited_cell(citations: Sequence[Cited]) -> str:
     parts = [
-        f"[{c.label}] {Path(c.path).name} {c.start}:{c.end}{' (gold)' if c.gold else ''}: “{_cell(c.quote, 160)}”"
+        f"[{c.label}] {Path(c.path).name} {c.start}:{c.end}{' (gold)' if c.gold else ''}: "
+        f"“{markdown_cell(c.quote, 160)}”"
         for c in citations
     ]
     return "<br>".join(parts) or "—"
@@ -580,20 +595,20 @@ def write_chart(path: Path, results: Sequence[DatasetResult]) -> None:
     import matplotlib.pyplot as plt
 
     bars = [
-        (f"{r.name}: {LABELS[m.key]}", m)
-        for r in results
+        (f"{r.name}: {LABELS[m.key]}", m, f"C{i % 10}")
+        for i, r in enumerate(results)
         for m in r.metrics
         if m.key in CHART_METRICS.get(r.kind if r.kind != "multiturn" else "qa", ()) and m.value is not None
     ]
     figure, axes = plt.subplots(figsize=(8, 0.32 * len(bars) + 1.2))
     positions = range(len(bars))
-    values = [m.value for _, m in bars]
+    values = [m.value for _, m, _ in bars]
     errors = [
-        [m.value - m.ci[0] if m.ci else 0 for _, m in bars],
-        [m.ci[1] - m.value if m.ci else 0 for _, m in bars],
+        [m.value - m.ci[0] if m.ci else 0 for _, m, _ in bars],
+        [m.ci[1] - m.value if m.ci else 0 for _, m, _ in bars],
     ]
-    axes.barh(positions, values, xerr=errors, color="#4c78a8", ecolor="#333333", capsize=2)
-    axes.set_yticks(list(positions), [label for label, _ in bars], fontsize=8)
+    axes.barh(positions, values, xerr=errors, color=[c for _, _, c in bars], ecolor="#333333", capsize=2)
+    axes.set_yticks(list(positions), [label for label, _, _ in bars], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, 1)
     axes.set_xlabel("rate (bars: 95 % bootstrap interval)")
@@ -605,6 +620,8 @@ def write_chart(path: Path, results: Sequence[DatasetResult]) -> None:
 
 def format_report(results: Sequence[DatasetResult], calibrated: dict | None, run: dict, chart: str) -> str:
     """The Markdown report: metric table, chart, method notes, calibration, failed questions."""
+    from evals import hotpotqa
+
     keys = list(dict.fromkeys(m.key for r in results for m in r.metrics))
     by_name = {r.name: {m.key: m for m in r.metrics} for r in results}
     lines = [
@@ -645,48 +662,25 @@ def format_report(results: Sequence[DatasetResult], calibrated: dict | None, run
         ]
     for result in results:
         if "by_kind" in result.facts:
-            lines += ["", f"## Verifier accuracy by kind ({result.name})", "", "| kind | accuracy | n |", "|---|---|---|"]
+            lines += ["", f"## Verifier accuracy by kind ({result.name})", ""]
+            lines += ["| kind | accuracy | n |", "|---|---|---|"]
             lines += [f"| {k} | {v['accuracy']:.3f} | {v['n']} |" for k, v in result.facts["by_kind"].items()]
         if result.kind == "hotpotqa":
-            lines += _hotpot_section(result)
-    failed = [(r.name, rec, failures(rec)) for r in results if r.kind in ("qa", "multiturn") for rec in r.records]
+            lines += hotpotqa.report_section(result.records, result.facts)
+    question_sets = [r for r in results if r.kind in ("qa", "multiturn")]
+    failed = [(r.name, rec, failures(rec)) for r in question_sets for rec in r.records]
     failed = [(name, rec, problems) for name, rec, problems in failed if problems]
-    lines += ["", f"## Failed questions ({len(failed)})", ""]
+    if question_sets:
+        lines += ["", f"## Failed questions ({len(failed)})", ""]
     if failed:
         lines += ["| set | id | problem | question | answer | cited | gold |", "|---|---|---|---|---|---|---|"]
         lines += [
-            f"| {name} | {rec.id} | {_cell('; '.join(problems))} | {_cell(rec.question)} | {_cell(rec.answer, 300)} "
-            f"| {_cited_cell(rec.citations)} | {_cell(' / '.join(rec.gold), 200) or '—'} |"
+            f"| {name} | {rec.id} | {markdown_cell('; '.join(problems))} | {markdown_cell(rec.question)} "
+            f"| {markdown_cell(rec.answer, 300)} | {_cited_cell(rec.citations)} "
+            f"| {markdown_cell(' / '.join(rec.gold), 200) or '—'} |"
             for name, rec, problems in failed
         ]
     return "\n".join(lines) + "\n"
-
-
-def _hotpot_section(result: DatasetResult, shown: int = 30) -> list[str]:
-    facts = result.facts
-    missed = [r for r in result.records if not r.title_recall]
-    lines = [
-        "",
-        "## HotpotQA",
-        "",
-        f"{facts['documents']} pooled paragraphs ({facts['sentences']} sentences) from `{facts['source']}` in store "
-        f"`{facts['store']}`; ingest {facts['ingest_seconds']} s this run. The extractive answerer answers with whole "
-        "source sentences, so exact match is near 0 and token F1 low by design; 'gold answer contained' shows how "
-        "often the answer text holds the gold string.",
-        "",
-        f"Questions citing no supporting paragraph: {len(missed)} of {len(result.records)}"
-        + (f" (first {shown} shown)" if len(missed) > shown else "")
-        + ".",
-        "",
-    ]
-    if missed:
-        lines += ["| id | question | gold answer | answer | cited titles | supporting titles |", "|---|---|---|---|---|---|"]
-        lines += [
-            f"| {r.id} | {_cell(r.question)} | {_cell(r.gold_answer)} | {_cell(r.answer, 300)} "
-            f"| {_cell('; '.join(r.cited_titles)) or '—'} | {_cell('; '.join(r.supporting_titles))} |"
-            for r in missed[:shown]
-        ]
-    return lines
 
 
 def write_report(path: Path, results: Sequence[DatasetResult], calibrated: dict | None, run: dict) -> Path:

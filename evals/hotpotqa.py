@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evals.metrics import (
+    CONFIDENCE_DECIMALS,
     Metric,
     abstention_scores,
     answer_contained,
@@ -165,7 +166,7 @@ def score(item: HotpotItem, answer: Answer, seconds: float, titles: dict[str, st
         gold_answer=item.answer,
         answer=answer.answer,
         abstained=answer.abstained,
-        confidence=answer.confidence,
+        confidence=round(answer.confidence, CONFIDENCE_DECIMALS),
         seconds=seconds,
         supporting_titles=item.supporting_titles,
         cited_titles=cited,
@@ -193,7 +194,7 @@ def summary(records: Sequence[HotpotRecord]) -> tuple[Metric, ...]:
     answered = [r for r in records if not r.abstained]
     seconds = [r.seconds for r in records]
     return (
-        summarise_mean("f1", [r.f1 for r in records]),
+        summarise_mean("answer_f1", [r.f1 for r in records]),
         summarise_mean("exact_match", [r.exact_match for r in records]),
         summarise_mean("answer_contained", [r.contained for r in records]),
         summarise_mean("paragraph_citation_precision", [r.title_precision for r in answered]),
@@ -213,14 +214,14 @@ def summary(records: Sequence[HotpotRecord]) -> tuple[Metric, ...]:
 def run(rag, path: Path, limit: int | None, store_dir: Path, progress) -> tuple[list[HotpotRecord], dict]:
     """Pool, ingest (idempotent) and ask the first ``limit`` questions (all when None).
 
-    ``progress(iterable, desc, total)`` wraps an iterable in a progress bar. Returns the
+    ``progress(iterable, desc, total, unit=...)`` wraps an iterable in a progress bar. Returns the
     records and facts about the run (store, documents, ingest and warm-up seconds).
     """
     items = load(path)
     folder = cache_folder()
     titles = write_corpus(items, folder)
     hotpot = open_store(rag, store_dir)
-    bar = progress(None, "hotpotqa ingest", len(titles))
+    bar = progress(None, "hotpotqa ingest", len(titles), unit="file")
 
     def on_file(done: int, total: int, _path: str) -> None:
         bar.update(done - bar.n)
@@ -248,3 +249,32 @@ def run(rag, path: Path, limit: int | None, store_dir: Path, progress) -> tuple[
         "warmup_seconds": round(warmup, 2),
     }
     return records, facts
+
+
+def report_section(records: Sequence[HotpotRecord], facts: dict, shown: int = 30) -> list[str]:
+    """Markdown lines for the report: the pooled corpus, then questions citing no supporting paragraph."""
+    from evals.harness import markdown_cell as cell
+
+    missed = [r for r in records if not r.title_recall]
+    lines = [
+        "",
+        "## HotpotQA",
+        "",
+        f"{facts['documents']} pooled paragraphs ({facts['sentences']} sentences) from `{facts['source']}` in store "
+        f"`{facts['store']}`; ingest took {facts['ingest_seconds']} s this run. The extractive answerer answers with "
+        "whole source sentences, so exact match is near 0 and token F1 low by design; 'gold answer contained' shows "
+        "how often the answer text holds the gold answer.",
+        "",
+        f"Questions citing no supporting paragraph: {len(missed)} of {len(records)}"
+        + (f" (first {shown} shown)" if len(missed) > shown else "")
+        + ".",
+        "",
+    ]
+    if missed:
+        lines += ["| id | question | gold answer | answer | cited titles | supporting titles |", "|---" * 6 + "|"]
+        lines += [
+            f"| {r.id} | {cell(r.question)} | {cell(r.gold_answer)} | {cell(r.answer, 300)} "
+            f"| {cell('; '.join(r.cited_titles)) or '—'} | {cell('; '.join(r.supporting_titles))} |"
+            for r in missed[:shown]
+        ]
+    return lines

@@ -24,6 +24,9 @@ Judge = Callable[[str, Sequence[str]], bool]
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
 DEFAULT_GRID = tuple(round(0.20 + 0.05 * i, 2) for i in range(13))
+# Confidences vary run to run in their last bits (float sums over sets of terms); recorded
+# rounded, reruns on the same store give identical numbers, the calibrated threshold included.
+CONFIDENCE_DECIMALS = 6
 
 
 # ---- spans and gold matching ---------------------------------------------------------------
