@@ -19,6 +19,9 @@ from rag.types import Answer, AnswerSentence, Citation, Hit
 ABSTAIN_TEXT = "The documents do not say."
 MIN_ANSWER_WORDS = 4
 CLOSEST_EVIDENCE = 10
+# Evidence score weights, chosen on evals/ (gold sentence ranked first on 65 % of answerable
+# questions instead of 61 % with 0.4/0.3/0.15/0.15; see README "Abstention threshold").
+W_SIMILARITY, W_COVERAGE, W_FOCUS, W_NAMES = 0.43, 0.36, 0.105, 0.105
 
 Idf = Callable[[str], float]
 OnToken = Callable[[str], None]
@@ -55,19 +58,29 @@ def score_evidence(query: str, hits: Sequence[Hit], idf: Idf, question: str | No
     query_terms = set(content_terms(query))
     asked_terms = set(content_terms(question or query)) or query_terms
     query_names = names(query)
-    total = sum(idf(t) for t in query_terms) or 1.0
-    asked_total = sum(idf(t) for t in asked_terms) or 1.0
+    total = _idf_sum(query_terms, idf) or 1.0
+    asked_total = _idf_sum(asked_terms, idf) or 1.0
     scored = []
     for hit in hits:
         own = set(content_terms(hit.sentence.text))
         window = own | set(content_terms(f"{hit.title} {hit.context}"))
-        coverage = sum(idf(t) for t in query_terms & window) / total
-        focus = sum(idf(t) for t in asked_terms & own) / asked_total
+        coverage = _idf_sum(query_terms & window, idf) / total
+        focus = _idf_sum(asked_terms & own, idf) / asked_total
         window_names = names(f"{hit.title} {hit.context} {hit.sentence.text}") | window
         name_coverage = len(query_names & window_names) / len(query_names) if query_names else 1.0
-        confidence = 0.4 * hit.dense_similarity + 0.3 * coverage + 0.15 * focus + 0.15 * name_coverage
+        confidence = (
+            W_SIMILARITY * hit.dense_similarity
+            + W_COVERAGE * coverage
+            + W_FOCUS * focus
+            + W_NAMES * name_coverage
+        )
         scored.append(Evidence(hit, confidence, coverage, focus, name_coverage))
     return sorted(scored, key=lambda e: (-e.confidence, e.hit.sentence.sentence_id))
+
+
+def _idf_sum(terms: set[str], idf: Idf) -> float:
+    """Sum in sorted order, so the float result never depends on the process's hash seed."""
+    return sum(idf(t) for t in sorted(terms))
 
 
 class Answerer(ABC):

@@ -33,7 +33,7 @@ class Settings(BaseModel):
     lexical_candidates: int = Field(default=40, ge=1)
     rrf_k: int = Field(default=60, ge=1)
     max_sources: int = Field(default=3, ge=1, le=10)
-    abstain_threshold: float = Field(default=0.45, description="calibrated on evals/, see README")
+    abstain_threshold: float = Field(default=0.47, description="calibrated on evals/, see README")
     answerer: Literal["extractive", "llm"] = "extractive"
     max_file_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1, description="larger files are skipped (16 MiB of text embeds for ~1 h here)"

@@ -19,7 +19,18 @@ STOPWORDS = frozenset(
     """.split()
 )
 NEGATIONS = frozenset("not no never none nor neither nothing nobody cannot without n't".split())
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_WORD = re.compile(r"(?:[A-Z]\.){2,}|[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+# Names that refer to the same entity; any one in the evidence vouches for the others.
+ALIAS_GROUPS = (
+    ("United States", "U.S.", "US", "USA", "America", "American", "Americans", "Washington"),
+    ("Russia", "Russian", "Russians", "Russian Federation", "Moscow", "Kremlin"),
+    ("Ukraine", "Ukrainian", "Ukrainians", "Kyiv"),
+    ("United Kingdom", "U.K.", "UK", "Britain", "British"),
+    ("European Union", "E.U.", "EU"),
+    ("United Nations", "U.N.", "UN"),
+    ("Germany", "German", "Berlin"),
+    ("France", "French", "Paris"),
+)
 _NUMBER_WORDS = {
     "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
     "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20",
@@ -37,8 +48,8 @@ def _stemmer():
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Porter stem of a lower-case word; numbers and number words map to digits."""
-    word = word.lower().replace("’", "'")
+    """Porter stem of a lower-case word; numbers and number words map to digits; "U.S." -> "us"."""
+    word = word.lower().replace("’", "'").replace(".", "")
     if word.endswith("'s"):
         word = word[:-2]
     if word in _NUMBER_WORDS:
@@ -82,3 +93,13 @@ def negated(text: str) -> bool:
     """Whether the text contains a negation word."""
     lowered = text.lower().replace("’", "'")
     return "n't" in lowered or any(w.lower() in NEGATIONS for w in words(text))
+
+
+def alias_names(text: str) -> set[str]:
+    """Stems of every alias of the entities the text mentions under any of their names."""
+    lowered = f" {' '.join(w.lower() for w in words(text))} "
+    found: set[str] = set()
+    for group in ALIAS_GROUPS:
+        if any(f" {' '.join(w.lower() for w in words(alias))} " in lowered for alias in group):
+            found |= {stem(w) for alias in group for w in words(alias)}
+    return found

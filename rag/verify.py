@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rag.answering import abstention, render
 from rag.chunking import normalize_space
-from rag.text import content_terms, names, negated, numbers
+from rag.text import alias_names, content_terms, names, negated, numbers
 from rag.types import Answer, Citation, Document
 
 MIN_CONTENT_OVERLAP = 0.6
@@ -52,7 +52,7 @@ def check_support(claim: str, evidence: Sequence[str], context: str = "") -> Sup
     if missing_numbers:
         return Support(False, f"number not in evidence: {', '.join(sorted(missing_numbers))}")
     evidence_terms = set(content_terms(joined))
-    known_names = evidence_terms | names(joined) | set(content_terms(context))
+    known_names = evidence_terms | names(joined) | set(content_terms(context)) | alias_names(f"{joined} {context}")
     missing_names = {n for n in names(claim) if n not in known_names}
     if missing_names:
         return Support(False, f"name not in evidence: {', '.join(sorted(missing_names))}")

@@ -155,7 +155,7 @@ if [ "$INSTALLED_SHA" = "$WHEEL_SHA" ]; then
     log "llama-cpp-python $LLAMA_VERSION from the cached wheel already installed in $VENV"
 else
     if [ -n "$INSTALLED_SHA" ]; then
-        log "replacing the llama-cpp-python found in $VENV ($INSTALLED_SHA) with the portable wheel"
+        log "replacing a different llama-cpp-python build in $VENV (installed: $INSTALLED_SHA) with the cached wheel"
         "${PIP[@]}" install --force-reinstall --no-deps "$WHEEL"
     fi
     log "installing $(basename "$WHEEL") (+ numpy, diskcache, jinja2, typing-extensions) into $VENV"
