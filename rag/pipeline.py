@@ -140,6 +140,17 @@ class Rag:
                 return embedder.count_tokens(normalize_space(text)) <= budget
 
             seen: set[str] = set()
+            pending: list[tuple] = []  # documents chunked but not yet embedded
+
+            def flush() -> None:
+                """Embed the pending documents' chunks in one batch, then store each document."""
+                vectors = embedder.embed_chunks([item for _, _, inputs, _ in pending for item in inputs])
+                for document, sentences, inputs, record in pending:
+                    mine, vectors[: len(inputs)] = vectors[: len(inputs)], []
+                    store.put_document(document, sentences, inputs, mine, replace=record is not None)
+                    (updated if record else added).append(document.path)
+                pending.clear()
+
             for done, path in enumerate(files):
                 if progress:
                     progress(done, len(files), str(path))
@@ -156,9 +167,12 @@ class Rag:
                     continue
                 sentences = split_sentences(document, fits)
                 inputs = chunk_document(document, sentences, embedder.count_tokens, window)
-                vectors = embedder.embed_chunks(inputs)
-                store.put_document(document, sentences, inputs, vectors)
-                (updated if record else added).append(document.path)
+                pending.append((document, sentences, inputs, record))
+                # Chunks of several small documents share one embedding batch.
+                if sum(len(p[2]) for p in pending) >= self.settings.batch_size:
+                    flush()
+            if pending:
+                flush()
             if progress:
                 progress(len(files), len(files), "")
             if prune:

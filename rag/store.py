@@ -187,11 +187,17 @@ class Store:
         sentences: Sequence[Sentence],
         inputs: Sequence[EmbeddingInput],
         vectors: Sequence[tuple[np.ndarray, np.ndarray]],
+        replace: bool = True,
     ) -> None:
-        """Replace everything stored for ``document`` with the given sentences and chunks."""
+        """Store ``document`` with its sentences and chunks, its record last.
+
+        ``replace`` first removes what is stored for it; a caller that knows the document is
+        new (no record, orphans already removed) passes False to skip three deletes.
+        """
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-        self.delete_document(document.doc_id)
+        if replace:
+            self.delete_document(document.doc_id)
         source = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=document.doc_id)}
         by_id = {s.sentence_id: s for s in sentences}
         chunk_nodes, sentence_nodes = [], []

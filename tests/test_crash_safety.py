@@ -161,8 +161,8 @@ def partial_state(store_dir: Path) -> tuple[int, int]:
 
 @pytest.mark.parametrize(
     ("pause_at", "kill_after_progress"),
-    [(13, None), (0, 15)],
-    ids=["killed-between-nodes-and-record", "killed-after-15-files"],
+    [(13, None), (0, 25)],  # documents are embedded and stored in batches of 16 chunks (1 per file here)
+    ids=["killed-between-nodes-and-record", "killed-after-25-files"],
 )
 def test_killed_ingest_then_ingest_again_equals_uninterrupted(tmp_path, pause_at, kill_after_progress):
     folder = tmp_path / "docs"
