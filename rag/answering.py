@@ -88,9 +88,12 @@ class Answerer(ABC):
 
     name = "answerer"
 
-    def __init__(self, threshold: float, max_sentences: int = 3):
+    def __init__(self, threshold: float, max_sentences: int = 3, checker=None):
+        from rag.verify import SupportChecker
+
         self.threshold = threshold
         self.max_sentences = max_sentences
+        self.checker = checker or SupportChecker()  # how rag.verify judges this answerer's sentences
 
     @abstractmethod
     def compose(self, question: str, evidence: Sequence[Evidence], on_token: OnToken | None = None) -> Draft:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from rag.answering import Answerer, Draft, Evidence, OnToken
 from rag.chunking import normalize_space
 from rag.types import Hit
-from rag.verify import check_support
+from rag.verify import JudgedSupportChecker, check_support
 
 NOT_IN_DOCUMENTS = "NOT IN DOCUMENTS"
 INSTRUCTIONS = (
@@ -94,8 +94,8 @@ class LLMAnswerer(Answerer):
 
     name = "llm"
 
-    def __init__(self, threshold: float, llm, prompt_tokens: int = 1800, max_evidence: int = 6):
-        super().__init__(threshold)
+    def __init__(self, threshold: float, llm, prompt_tokens: int = 1800, max_evidence: int = 6, judge_llm=None):
+        super().__init__(threshold, checker=JudgedSupportChecker(judge_llm or llm.model_copy(update={"max_tokens": 4})))
         self.llm = llm
         self.prompt_tokens = prompt_tokens
         self.max_evidence = max_evidence

@@ -222,8 +222,9 @@ class Rag:
         if not index.sentences:
             raise StoreError("the index is empty; ingest documents first: rag ingest PATH")
         hits = Retriever(self.store, self.embedder, index, self.settings).retrieve(query)
-        draft = (answerer or self.answerer).answer(question, query, hits, index.term_idf, on_token)
-        return verify_answer(draft, self.document)
+        answerer = answerer or self.answerer
+        draft = answerer.answer(question, query, hits, index.term_idf, on_token)
+        return verify_answer(draft, self.document, answerer.checker)
 
     def document(self, doc_id: str) -> Document | None:
         """A stored document with its text as ingested (cached)."""

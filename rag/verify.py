@@ -35,7 +35,9 @@ class Support:
     reason: str = ""
 
 
-def check_support(claim: str, evidence: Sequence[str], context: str = "") -> Support:
+def check_support(
+    claim: str, evidence: Sequence[str], context: str = "", min_overlap: float = MIN_CONTENT_OVERLAP
+) -> Support:
     """Whether ``claim`` is supported by the evidence sentences, by deterministic checks.
 
     ``context`` (the text just before the cited sentences and the document title) only
@@ -61,9 +63,48 @@ def check_support(claim: str, evidence: Sequence[str], context: str = "") -> Sup
     claim_terms = set(content_terms(claim))
     if claim_terms:
         overlap = len(claim_terms & evidence_terms) / len(claim_terms)
-        if overlap < MIN_CONTENT_OVERLAP:
+        if overlap < min_overlap:
             return Support(False, f"only {overlap:.0%} of its words are in the evidence")
     return Support(True, "checks passed")
+
+
+class SupportChecker:
+    """The deterministic checks: numbers, names, negation and content-word overlap."""
+
+    name = "deterministic"
+
+    def check(self, claim: str, evidence: Sequence[str], context: str = "") -> Support:
+        return check_support(claim, evidence, context)
+
+
+JUDGE_PROMPT = (
+    "Evidence:\n{evidence}\n\nClaim: {claim}\n\nIs every part of the claim stated or directly implied by "
+    "the evidence, with the same names, numbers, dates and polarity? Answer only yes or no."
+)
+
+
+class JudgedSupportChecker(SupportChecker):
+    """Numbers, names and negation must agree (no word-overlap rule), then an LLM judges yes/no.
+
+    Chosen on evals/data/verifier_pairs.jsonl (101 labelled pairs, Qwen2.5-Coder-1.5B as judge):
+    precision 0.857 / recall 0.698 for this combination, against 0.725 / 0.674 for the
+    deterministic checks alone and 0.837 / 0.953 for the judge alone; precision comes first.
+    """
+
+    name = "judged"
+
+    def __init__(self, llm):
+        self.llm = llm
+
+    def check(self, claim: str, evidence: Sequence[str], context: str = "") -> Support:
+        hard = check_support(claim, evidence, context, min_overlap=0.0)
+        if not hard.supported or hard.reason == "verbatim":
+            return hard
+        prompt = JUDGE_PROMPT.format(evidence="\n".join(normalize_space(e) for e in evidence), claim=claim)
+        verdict = self.llm.complete(prompt).text.strip().lower()
+        if verdict.startswith("yes"):
+            return Support(True, "checks passed; the LLM judge agreed")
+        return Support(False, "the LLM judge found it unsupported")
 
 
 def check_citation(citation: Citation, lookup: LookupDocument) -> Citation:
@@ -103,8 +144,9 @@ def _context(citations: Sequence[Citation], lookup: LookupDocument) -> str:
     return " ".join(parts)
 
 
-def verify_answer(answer: Answer, lookup: LookupDocument) -> Answer:
+def verify_answer(answer: Answer, lookup: LookupDocument, checker: SupportChecker | None = None) -> Answer:
     """Check every citation and sentence; drop what fails; abstain if nothing is left."""
+    checker = checker or SupportChecker()
     if answer.abstained:
         return answer
     citations = {c.label: check_citation(c, lookup) for c in answer.citations}
@@ -113,7 +155,7 @@ def verify_answer(answer: Answer, lookup: LookupDocument) -> Answer:
         valid = [citations[n] for n in sentence.citations if n in citations and citations[n].verified]
         if not valid:
             continue
-        support = check_support(sentence.text, [c.quote for c in valid], _context(valid, lookup))
+        support = checker.check(sentence.text, [c.quote for c in valid], _context(valid, lookup))
         if support.supported:
             kept.append(replace(sentence, citations=tuple(c.label for c in valid), supported=True, reason=support.reason))
     if not kept:

@@ -61,8 +61,8 @@ def test_prompt_respects_the_token_budget(talks):
     assert count_prompt_tokens(small_prompt) <= count_prompt_tokens(prompt) - 5
 
 
-def _answer(talks, output, question="What did Pistorius warn about?"):
-    answerer = LLMAnswerer(talks.settings.abstain_threshold, scripted(output))
+def _answer(talks, output, question="What did Pistorius warn about?", judge="yes"):
+    answerer = LLMAnswerer(talks.settings.abstain_threshold, scripted(output), judge_llm=scripted(judge))
     tokens = []
     answer = talks.ask(question, answerer=answerer, on_token=tokens.append)
     return answer, "".join(tokens), answerer.llm.prompts[-1]
@@ -102,3 +102,11 @@ def test_a_wrong_label_is_moved_to_the_given_sentence_that_supports_it(talks):
     answer, _, _ = _answer(talks, f"The talks in Berlin lasted more than five hours [{wrong}].", "How long did the talks in Berlin last?")
     assert not answer.abstained
     assert [c.quote for c in answer.citations] == ["The talks in Berlin lasted more than five hours."]
+
+
+def test_a_sentence_the_judge_rejects_is_not_shown(talks):
+    _, _, prompt = _answer(talks, "x")
+    label = next(line.split("]")[0][1:] for line in prompt.splitlines() if "He warned" in line)
+    claim = f"Pistorius warned that guarantees without strong U.S. participation would lack credibility [{label}]."
+    assert not _answer(talks, claim, judge="yes")[0].abstained
+    assert _answer(talks, claim, judge="no")[0].abstained
