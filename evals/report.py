@@ -51,10 +51,11 @@ METHOD_NOTES = (
     "sentence when it is in the same file and its character span overlaps the gold span.",
     "ALCE citation recall/precision follow ALCE's definitions, but the judge is `rag.verify.check_support` "
     "(deterministic word, number, name and negation checks), not an NLI model: none is available offline. "
-    "The pipeline drops sentences that fail the same check, so ALCE recall is close to 1 by construction.",
+    "The extractive answerer's sentences are verbatim quotes, so its ALCE scores are 1 by construction; "
+    "they are informative for generated answers.",
     "Retrieval ranks are positions in `Answer.evidence`, the fused retrieval order before the answerer re-scores "
-    "it. An abstention keeps only its top 3 hits, so a gold sentence ranked lower under an abstention counts as "
-    "a miss in hit@5 and beyond and in MRR@10 (HotpotQA recall@5 likewise).",
+    "it. An abstention keeps only its 10 best answer-like hits (headings and stubs dropped), so under an "
+    "abstention ranks shift slightly and a gold sentence below them counts as a miss at hit@10 and beyond.",
     "Intervals are 95 % percentile bootstrap intervals (1000 resamples, fixed seed) over questions "
     "(over citations for quote exactness).",
     "The threshold is calibrated on the same questions it is scored on, so its balanced accuracy is optimistic.",
