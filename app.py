@@ -26,13 +26,13 @@ from pathlib import Path
 
 from rag.config import Settings, load_settings
 from rag.errors import ConfigError, RagError
+from rag.cli import EXIT_OK, run_guarded
 from rag.pipeline import ANSWERERS, Rag, make_answerer
 from rag.types import Answer, IngestReport
 from rag import ui_render
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
 UPLOAD_FOLDER = "uploads"
 ASK_CONCURRENCY = 4
@@ -89,6 +89,7 @@ def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None
     parser.add_argument("--host", default=env.get("RAG_HOST") or DEFAULT_HOST, help="address to bind (default 127.0.0.1 or $RAG_HOST)")
     parser.add_argument("--port", type=int, default=None, help="port (default 7860 or $RAG_PORT)")
     parser.add_argument("--store", help="store folder (default .rag-store or $RAG_STORE)")
+    parser.add_argument("--store-url", help="Chroma server URL, e.g. http://127.0.0.1:8000 ($RAG_STORE_URL)")
     parser.add_argument("--config", help="settings file (default ./rag.toml or $RAG_CONFIG)")
     args = parser.parse_args(argv)
     if args.port is None:
@@ -474,34 +475,28 @@ def launch(demo, rag: Rag, host: str, port: int) -> None:
     )
 
 
+def serve(argv: Sequence[str] | None = None) -> int:
+    """Open the store (building it if empty), then serve the UI until interrupted."""
+    args = parse_args(argv)
+    rag = Rag(load_settings(args.config, store_dir=args.store, store_url=args.store_url), create_store=True)
+    ensure_index(rag)
+    demo = build_ui(rag)
+    threading.Thread(target=warm_up, args=(rag,), name="rag-warm-up", daemon=True).start()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"rag-app: warning: listening on {args.host}: others on the network can read the documents", file=sys.stderr)
+    where = rag.settings.store_url or rag.settings.store_dir
+    print(f"rag-app: starting on http://{args.host}:{args.port} with the store {where}", file=sys.stderr, flush=True)
+    try:
+        launch(demo, rag, args.host, args.port)
+    except OSError as exc:
+        reason = "the port is in use" if "empty port" in str(exc) else str(exc)
+        raise ConfigError(f"cannot listen on {args.host}:{args.port}: {reason}; pass another --port or set RAG_PORT") from None
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the UI; returns an exit code (0 ok, 1 internal error, 2 user error, 130 interrupted)."""
-    try:
-        args = parse_args(argv)
-        rag = Rag(load_settings(args.config, store_dir=args.store), create_store=True)
-        ensure_index(rag)
-        demo = build_ui(rag)
-        threading.Thread(target=warm_up, args=(rag,), name="rag-warm-up", daemon=True).start()
-        if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print(f"rag-app: warning: listening on {args.host}: others on the network can read the documents", file=sys.stderr)
-        print(f"rag-app: starting on http://{args.host}:{args.port} with the store {rag.settings.store_dir}", file=sys.stderr, flush=True)
-        try:
-            launch(demo, rag, args.host, args.port)
-        except OSError as exc:
-            reason = "the port is in use" if "empty port" in str(exc) else str(exc)
-            raise ConfigError(f"cannot listen on {args.host}:{args.port}: {reason}; pass another --port or set RAG_PORT") from None
-        return EXIT_OK
-    except RagError as exc:
-        print(f"rag-app: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("rag-app: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # never a traceback in front of a user
-        if os.environ.get("RAG_DEBUG"):
-            raise
-        print(f"rag-app: internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", file=sys.stderr)
-        return EXIT_INTERNAL
+    return run_guarded("rag-app", lambda: serve(argv))
 
 
 if __name__ == "__main__":

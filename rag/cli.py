@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.errors import RagError
 
@@ -204,26 +204,39 @@ def cmd_eval(args) -> int:
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "chat": cmd_chat, "sources": cmd_sources, "eval": cmd_eval}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (0 ok, 1 internal error, 2 user error, 130 interrupted)."""
+def run_guarded(prog: str, body: Callable[[], int]) -> int:
+    """Run a shell's body so a user never sees a traceback.
+
+    RagError -> its one-line message, exit 2; Ctrl-C -> exit 130; anything else -> one line
+    naming the error, exit 1 (``RAG_DEBUG=1`` re-raises it).
+    """
     try:
-        args = build_parser().parse_args(argv)
-        if not args.command:
-            raise RagError("no command given; use one of: ingest, ask, chat, sources, eval (rag --help)")
-        return COMMANDS[args.command](args)
+        return body()
     except RagError as exc:
-        print(f"rag: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("rag: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # never a traceback in front of a user
         if os.environ.get("RAG_DEBUG"):
             raise
-        print(f"rag: internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", file=sys.stderr)
+        print(f"{prog}: internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 ok, 1 internal error, 2 user error, 130 interrupted)."""
+
+    def run() -> int:
+        args = build_parser().parse_args(argv)
+        if not args.command:
+            raise RagError("no command given; use one of: ingest, ask, chat, sources, eval (rag --help)")
+        return COMMANDS[args.command](args)
+
+    return run_guarded("rag", run)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def test_bad_arguments_name_the_fix(argv, env, message):
 
 
 def test_main_reports_a_bad_flag_on_one_line(capsys):
-    assert app.main(["--port", "0"]) == app.EXIT_USAGE
+    assert app.main(["--port", "0"]) == 2
     assert capsys.readouterr().err == "rag-app: error: port 0 is out of range; use 1-65535\n"
 
 
