@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from rag.config import Settings, load_settings
@@ -141,15 +142,22 @@ class Rag:
 
             seen: set[str] = set()
             pending: list[tuple] = []  # documents chunked but not yet embedded
+            # Store writes run on one background thread, in order, while the next batch embeds.
+            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-store-writer")
+            writes: list[Future] = []
 
             def flush() -> None:
-                """Embed the pending documents' chunks in one batch, then store each document."""
+                """Embed the pending documents' chunks in one batch, then queue each document's write."""
                 vectors = embedder.embed_chunks([item for _, _, inputs, _ in pending for item in inputs])
                 for document, sentences, inputs, record in pending:
                     mine, vectors[: len(inputs)] = vectors[: len(inputs)], []
-                    store.put_document(document, sentences, inputs, mine, replace=record is not None)
+                    writes.append(
+                        writer.submit(store.put_document, document, sentences, inputs, mine, replace=record is not None)
+                    )
                     (updated if record else added).append(document.path)
                 pending.clear()
+                while writes and writes[0].done():
+                    writes.pop(0).result()  # surface a failed write now
 
             for done, path in enumerate(files):
                 if progress:
@@ -171,8 +179,13 @@ class Rag:
                 # Chunks of several small documents share one embedding batch.
                 if sum(len(p[2]) for p in pending) >= self.settings.batch_size:
                     flush()
-            if pending:
-                flush()
+            try:
+                if pending:
+                    flush()
+                for write in writes:
+                    write.result()
+            finally:
+                writer.shutdown(wait=True)
             if progress:
                 progress(len(files), len(files), "")
             if prune:
