@@ -323,12 +323,7 @@ class Store:
     def _query(self, vector_store, vector: Sequence[float], k: int) -> list[DenseHit]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
-        count = vector_store._collection.count()
-        if count == 0:
-            return []
-        result = vector_store.query(
-            VectorStoreQuery(query_embedding=list(map(float, vector)), similarity_top_k=min(k, count))
-        )
+        result = vector_store.query(VectorStoreQuery(query_embedding=list(map(float, vector)), similarity_top_k=k))
         hits = []
         for node, similarity in zip(result.nodes, result.similarities):
             # ChromaVectorStore reports exp(-distance); with cosine space distance = 1 - cos.
