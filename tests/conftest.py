@@ -60,3 +60,16 @@ def real_rag(tmp_path_factory):
     assert not report.skipped, report.skipped
     instance.first_report = report
     return instance
+
+
+@pytest.fixture
+def cli_workdir(tmp_path, monkeypatch):
+    """A clean working folder for CLI tests: no repo rag.toml, no store env, the hashing embedder."""
+    from fakes import HashingEmbedder
+
+    for name in ("RAG_STORE", "RAG_STORE_URL", "RAG_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rag.toml").write_text("[rag]\nabstain_threshold = 0.35\n")
+    monkeypatch.setattr("rag.embedding.SentenceTransformerEmbedder", lambda **_: HashingEmbedder())
+    return tmp_path

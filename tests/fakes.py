@@ -42,3 +42,17 @@ class HashingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+
+# Small sample documents shared by the pipeline, server-mode and bad-input tests.
+TREATY = (
+    "Title: Small treaty\nSource: test\nLicence: CC0\n-----\n"
+    "The Parties agree that an armed attack against one of them shall be considered an attack against them all.\n"
+    "The treaty was signed in Washington on 4 April 1949.\n\n"
+    "Article 9 establishes a council on which each of them shall be represented.\n"
+)
+TALKS = (
+    "Title: Talks\n-----\n"
+    "German Defence Minister Boris Pistorius urged caution about the guarantees.\n"
+    "He warned that guarantees without strong participation would lack credibility.\n"
+)

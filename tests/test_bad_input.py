@@ -12,18 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes import HashingEmbedder
+from fakes import TREATY, HashingEmbedder
 
 from rag.cli import main
 from rag.config import Settings
 from rag.pipeline import Rag
 
-TREATY = (
-    "Title: Small treaty\nSource: test\nLicence: CC0\n-----\n"
-    "The Parties agree that an armed attack against one of them shall be considered an attack against them all.\n"
-    "The treaty was signed in Washington on 4 April 1949.\n\n"
-    "Article 9 establishes a council on which each of them shall be represented.\n"
-)
 INJECTED = (
     "Title: Memo\n-----\n"
     "The harbour of Ghent reopened in March after the dredging works.\n"
@@ -33,14 +27,8 @@ INJECTED = (
 
 
 @pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A clean working folder, no store env, the hashing embedder behind the CLI."""
-    for name in ("RAG_STORE", "RAG_STORE_URL", "RAG_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "rag.toml").write_text("[rag]\nabstain_threshold = 0.35\n")
-    monkeypatch.setattr("rag.embedding.SentenceTransformerEmbedder", lambda **_: HashingEmbedder())
-    return tmp_path
+def workdir(cli_workdir):
+    return cli_workdir
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -4,21 +4,11 @@ prune, bad files, cited answers with exact offsets, abstention."""
 from pathlib import Path
 
 import pytest
+from fakes import TALKS, TREATY
 
 from rag.errors import InputError, StoreError
 from rag.types import Turn
 
-TREATY = (
-    "Title: Small treaty\nSource: test\nLicence: CC0\n-----\n"
-    "The Parties agree that an armed attack against one of them shall be considered an attack against them all.\n"
-    "The treaty was signed in Washington on 4 April 1949.\n\n"
-    "Article 9 establishes a council on which each of them shall be represented.\n"
-)
-TALKS = (
-    "Title: Talks\n-----\n"
-    "German Defence Minister Boris Pistorius urged caution about the guarantees.\n"
-    "He warned that guarantees without strong participation would lack credibility.\n"
-)
 
 
 @pytest.fixture

@@ -10,33 +10,18 @@ from pathlib import Path
 
 import pytest
 from chroma_server import chroma_server, chroma_url, free_port  # noqa: F401  (fixtures)
-from fakes import HashingEmbedder
+from fakes import TALKS, TREATY, HashingEmbedder
 
 from rag.cli import main
 from rag.config import Settings
 
-TREATY = (
-    "Title: Small treaty\nSource: test\nLicence: CC0\n-----\n"
-    "The Parties agree that an armed attack against one of them shall be considered an attack against them all.\n"
-    "The treaty was signed in Washington on 4 April 1949.\n\n"
-    "Article 9 establishes a council on which each of them shall be represented.\n"
-)
-TALKS = (
-    "Title: Talks\n-----\n"
-    "German Defence Minister Boris Pistorius urged caution about the guarantees.\n"
-    "He warned that guarantees without strong participation would lack credibility.\n"
-)
 FINGERPRINT = Settings().fingerprint()
 
 
 @pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A clean working folder (no repo rag.toml, no store env) and the hashing embedder in the CLI."""
-    for name in ("RAG_STORE", "RAG_STORE_URL", "RAG_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "rag.toml").write_text("[rag]\nabstain_threshold = 0.35\n")
-    monkeypatch.setattr("rag.embedding.SentenceTransformerEmbedder", lambda **_: HashingEmbedder())
+def workdir(cli_workdir):
+    """The CLI working folder with two small documents in docs/."""
+    tmp_path = cli_workdir
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "treaty.txt").write_text(TREATY)
