@@ -10,7 +10,6 @@ from rag.errors import InputError, StoreError
 from rag.types import Turn
 
 
-
 @pytest.fixture
 def folder(tmp_path):
     docs = tmp_path / "docs"
