@@ -1,7 +1,7 @@
 """kill -9 in the middle of an ingest, ingest again: the store equals one built without a crash.
 
 The ingest runs in a child process (Rag + the hashing embedder over generated files). It is
-killed either after some progress lines (wherever it happens to be) or at the most dangerous
+killed either once some documents are stored (wherever the ingest then is) or at the most dangerous
 moment: a document's sentences and chunks are stored but its record is not yet. An embedded
 store belongs to one process at a time: this process opens a store only while no child
 writes to it (a client opened earlier keeps a stale cache and then fails on reads).
@@ -30,13 +30,20 @@ SENTENCES_PER_FILE = 12
 
 CHILD = textwrap.dedent(
     """
-    import sys, time
+    import sys, threading, time
     sys.path.insert(0, {tests!r})
     from fakes import HashingEmbedder
     from rag.config import Settings
     from rag.pipeline import Rag
 
     store, folder, pause_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    lock = threading.Lock()
+
+    def say(*words):
+        # Two threads print (ingest and store writer): whole lines only.
+        with lock:
+            print(*words, flush=True)
+
     rag = Rag(Settings(store_dir=store), embedder=HashingEmbedder())
 
     class PauseBeforeRecord:
@@ -49,14 +56,23 @@ CHILD = textwrap.dedent(
         def upsert(self, **kwargs):
             self.writes += 1
             if self.writes == pause_at:
-                print("PAUSED", flush=True)
+                say("PAUSED")
                 time.sleep(600)
             return self.collection.upsert(**kwargs)
 
     if pause_at:
         rag.store._collections["documents"] = PauseBeforeRecord(rag.store._collections["documents"])
-    rag.ingest([folder], progress=lambda done, total, path: print("progress", done, total, flush=True))
-    print("FINISHED", flush=True)
+    put_document, stored = rag.store.put_document, []
+
+    def put_and_report(*args, **kwargs):
+        # Runs on the store-writer thread: "stored N" is printed once N records are written.
+        put_document(*args, **kwargs)
+        stored.append(1)
+        say("stored", len(stored))
+
+    rag.store.put_document = put_and_report
+    rag.ingest([folder], progress=lambda done, total, path: say("progress", done, total))
+    say("FINISHED")
     """
 ).format(tests=str(TESTS))
 
@@ -83,8 +99,9 @@ def write_corpus(folder: Path, version: int = 1) -> list[Path]:
     return paths
 
 
-def run_child(store: Path, folder: Path, pause_at: int = 0, kill_after_progress: int | None = None):
-    """Run the ingest child; kill -9 it when it pauses or after ``kill_after_progress`` files."""
+def run_child(store: Path, folder: Path, pause_at: int = 0, kill_after_stored: int | None = None):
+    """Run the ingest child; kill -9 it when it pauses or once ``kill_after_stored`` documents are
+    stored (while later batches are still being embedded or written)."""
     script = store.parent / "ingest_child.py"
     script.write_text(CHILD)
     child = subprocess.Popen(
@@ -98,8 +115,8 @@ def run_child(store: Path, folder: Path, pause_at: int = 0, kill_after_progress:
     try:
         for line in child.stdout:
             seen.append(line.strip())
-            progressed = line.startswith("progress") and int(line.split()[1]) >= (kill_after_progress or 10**9)
-            if line.strip() == "PAUSED" or progressed:
+            stored = line.startswith("stored") and int(line.split()[1]) >= (kill_after_stored or 10**9)
+            if line.strip() == "PAUSED" or stored:
                 child.send_signal(signal.SIGKILL)
                 break
         child.wait(60)
@@ -160,19 +177,21 @@ def partial_state(store_dir: Path) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize(
-    ("pause_at", "kill_after_progress"),
-    [(13, None), (0, 25)],  # documents are embedded and stored in batches of 16 chunks (1 per file here)
-    ids=["killed-between-nodes-and-record", "killed-after-25-files"],
+    ("pause_at", "kill_after_stored"),
+    [(13, None), (0, 20)],  # documents are embedded and stored in batches of 16 chunks (1 per file here)
+    ids=["killed-between-nodes-and-record", "killed-after-20-stored"],
 )
-def test_killed_ingest_then_ingest_again_equals_uninterrupted(tmp_path, pause_at, kill_after_progress):
+def test_killed_ingest_then_ingest_again_equals_uninterrupted(tmp_path, pause_at, kill_after_stored):
     folder = tmp_path / "docs"
     write_corpus(folder)
     store = tmp_path / "store"
-    code, seen, stderr = run_child(store, folder, pause_at, kill_after_progress)
+    code, seen, stderr = run_child(store, folder, pause_at, kill_after_stored)
     assert code == -signal.SIGKILL, (code, seen[-3:], stderr[-2000:])
     assert "FINISHED" not in seen
     records, with_sentences = partial_state(store)
     assert 0 < records < FILES
+    if kill_after_stored:
+        assert records >= kill_after_stored
     if pause_at:
         assert records == pause_at - 1 and with_sentences == pause_at  # one document is orphaned
 
