@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rag.errors import ConfigError
 from rag.types import content_id
 
-SPLITTER_VERSION = "sentences-v1"
+SPLITTER_VERSION = "sentences-v2"
 CONTEXT_VERSION = "late-chunk-title-v1"
 CONFIG_FILE = "rag.toml"
 

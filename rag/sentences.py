@@ -5,9 +5,10 @@ Rules, in order:
 2. Blocks: a blank line, a Markdown hard break (two trailing spaces), a heading, a table row
    or a list item ends the block before it. Single newlines inside a paragraph (hard-wrapped
    text) do not end anything: they are whitespace inside a sentence.
-3. Inside a block a sentence ends after ``.``, ``!``, ``?`` or ``…`` (plus closing quotes or
-   brackets) followed by whitespace and a character that can start a sentence, unless the
-   word before the stop is a known abbreviation ("U.S.", "Dr.", "No. 5", initials).
+3. Inside a block a sentence ends after ``.``, ``!``, ``?`` or ``…`` (plus closing quotes,
+   brackets and reference markers such as ``[50]``) followed by whitespace and a character that can start a sentence, unless the
+   word before the stop is a known abbreviation ("U.S.", "Dr.", "No. 5", initials) and the
+   next word is not a typical sentence opener ("... from the U.S. The package ...").
 4. A sentence that does not fit ``fits`` (the embedding window) is cut at the latest clause
    boundary (``;``, ``:``, ``,``, then a space) that fits, so no unit ever exceeds the window.
 Offsets come from the scan itself, never from searching the text afterwards.
@@ -28,6 +29,21 @@ ABBREVIATIONS = frozenset(
     e.g i.e u.s u.k u.n e.u d.c ph.d a.m p.m u.s.a u.s.s.r
     """.split()
 )
+# Abbreviations that stand before a name or number and so never end a sentence.
+TITLES = frozenset(
+    """
+    mr mrs ms dr prof sr jr st mt no nos art arts sec secs para paras cf vs v gen lt col capt
+    sgt maj adm gov sen rep hon rev fig figs vol vols ch chap pt pp approx
+    """.split()
+)
+# Words that, capitalised after an abbreviation such as "U.S." or an initial, start a new
+# sentence rather than continue a name ("... aid from the U.S. The package ...").
+SENTENCE_OPENERS = frozenset(
+    """
+    The He She It They We This These Those That There But And In On At As After Before When
+    While However Its His Her Their Our Such Since Although Yet
+    """.split()
+)
 
 _BLANK = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]*$")
 _BLOCK_START = re.compile(
@@ -43,9 +59,10 @@ _BLOCK_START = re.compile(
     re.X,
 )
 _HEADING = re.compile(r"[ \t\u00a0]*\#{1,6}")
-_STOP = re.compile(r"""(?:[.!?]+|…)["'”’»)\]]*(?=\s)""")
+_STOP = re.compile(r"""(?:[.!?]+|…)(?:["'”’»)\]]|\[[0-9a-z ]{1,12}\])*(?=\s)""")  # ."[12] too
 _STARTER = re.compile(r"""\s+["'“‘«(\[]*[A-Z0-9§À-ÖØ-Þ]""")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_NEXT_WORD = re.compile(r"""\s+["'“‘«(\[]*([A-Za-z]+)""")
 _LIST_MARKER_ONLY = re.compile(r"""\s*(?:\(?[0-9]{1,3}[.)]|\(?[a-zA-Z]{1,4}[.)]|[-*+•]|§+\s*[0-9a-z.]*)\s*$""")
 _LEADING_MARKUP = re.compile(r"""[\s\u00a0]*(?:\#{1,6}[\s\u00a0]*|[-*+•‣◦▪][\s\u00a0]+)?""")
 _TRAILING_SPACE = re.compile(r"""[\s\u00a0\u200b]+$""")
@@ -113,7 +130,9 @@ def _sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]
         boundary = stop.end()
         if not _STARTER.match(text, boundary, end):
             continue
-        if _is_abbreviation(text, sentence_start, stop.start(), stop.group()):
+        if _is_abbreviation(text, sentence_start, stop.start(), stop.group()) and not _opens_sentence(
+            text, sentence_start, stop.start(), boundary, end
+        ):
             continue
         if _LIST_MARKER_ONLY.fullmatch(text, sentence_start, boundary):
             continue
@@ -139,6 +158,15 @@ def _is_abbreviation(text: str, sentence_start: int, stop_start: int, stop: str)
     if lowered in ABBREVIATIONS:
         return True
     return bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))  # dotted acronyms: U.S, e.g
+
+
+def _opens_sentence(text: str, sentence_start: int, stop_start: int, boundary: int, end: int) -> bool:
+    """After an abbreviation that can end a sentence, a typical opener word starts a new one."""
+    word = _NEXT_WORD.match(text, boundary, end)
+    if not word or word.group(1) not in SENTENCE_OPENERS:
+        return False
+    before = _WORD_BEFORE.search(text, max(sentence_start, stop_start - 12), stop_start)
+    return not before or before.group(1).lower().rstrip(".") not in TITLES
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -36,6 +36,13 @@ def texts(text: str) -> list[str]:
         ),
         ("Is it over? No! It goes on.", ["Is it over?", "No!", "It goes on."]),
         ("prices rose 2.5 percent. Next year too.", ["prices rose 2.5 percent.", "Next year too."]),
+        (
+            "Aid came from the U.S. The package was large.",
+            ["Aid came from the U.S.", "The package was large."],
+        ),
+        ("It was signed in Washington, D.C. It entered into force.", ["It was signed in Washington, D.C.", "It entered into force."]),
+        ("Ask Dr. The Smiths know.", ["Ask Dr. The Smiths know."]),
+        ("He met the U.S. Secretary of State.", ["He met the U.S. Secretary of State."]),
     ],
 )
 def test_abbreviations_quotes_and_stops(text, expected):
@@ -128,6 +135,14 @@ def test_real_hard_wrapped_readout_keeps_sentences_across_lines():
         "Boris Pistorius to discuss a range of global\nsecurity issues."
     ) in sentences
     assert "They reviewed preparations\nfor the upcoming NATO Summit in Vilnius." in sentences
+
+
+def test_real_acronym_at_sentence_end_splits_before_the_next_sentence():
+    sentences = _sentences_of("wikipedia-2019-nato.txt")
+    assert any(s.endswith("in conjunction with the US led MNF-I.[50]") or s.endswith("MNF-I.") for s in sentences), [
+        s for s in sentences if "MNF-I" in s
+    ]
+    assert any(s.startswith("The NATO Training Mission-Iraq (NTM-I) was established") for s in sentences)
 
 
 def test_real_treaty_numbered_paragraphs_are_not_split_at_their_number():
