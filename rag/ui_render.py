@@ -71,7 +71,8 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
             mark = f'<span class="rag-unverified" title="{_e(reason)}">not verified</span>'
         sentences.append(f'<span class="rag-sentence">{_e(sentence.text)} {links}{mark}</span>')
     shown = answer.citations[:max_sources]
-    items = "".join(_citation_item(c, turn) for c in shown)
+    said = {_flat(sentence.text) for sentence in answer.sentences}
+    items = "".join(_citation_item(c, turn, quoted_above=_flat(c.quote) in said) for c in shown)
     more = len(answer.citations) - len(shown)
     extra = f'<div class="rag-more">and {more} more (raise “Sources shown” in Settings)</div>' if more > 0 else ""
     return (
@@ -83,11 +84,15 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
     )
 
 
-def _citation_item(citation: Citation, turn: int) -> str:
+def _citation_item(citation: Citation, turn: int, *, quoted_above: bool = False) -> str:
+    """One cited sentence; when the answer already says it word for word, only its source."""
     note = f'<div class="rag-note">{_e(citation.problem)}</div>' if citation.problem else ""
+    if quoted_above:
+        quote = '<span class="rag-quoted">quoted in the answer</span> '
+    else:
+        quote = f'<span class="rag-quote">“{_e(_flat(citation.quote))}”</span> '
     return (
-        f'<li>{cite_link(turn, citation.label, title=citation.title)} '
-        f'<span class="rag-quote">“{_e(_flat(citation.quote))}”</span> '
+        f'<li>{cite_link(turn, citation.label, title=citation.title)} {quote}'
         f'<span class="rag-from">— {_e(citation.title)}</span>{note}</li>'
     )
 
@@ -253,6 +258,7 @@ a.rag-cite:hover, a.rag-cite:focus { background: var(--color-accent-soft); text-
 .rag-list ol { margin: 0.2em 0 0; padding-left: 0; list-style: none; }
 .rag-list li { margin: 0.25em 0; }
 .rag-from { color: var(--body-text-color-subdued); font-style: italic; }
+.rag-quoted { color: var(--body-text-color-subdued); font-size: 0.9em; }
 a.rag-ev { color: inherit; text-decoration: none; cursor: pointer; border-radius: 3px; }
 a.rag-ev:hover, a.rag-ev:focus { background: var(--color-accent-soft); }
 .rag-note, .rag-more { color: #b45309; font-size: 0.9em; }
@@ -262,8 +268,9 @@ a.rag-ev:hover, a.rag-ev:focus { background: var(--color-accent-soft); }
 .rag-doc { display: flex; flex-direction: column; height: calc(100vh - 235px); min-height: 380px; }
 .rag-doc-empty { color: var(--body-text-color-subdued); }
 .rag-doc-head { border-bottom: 1px solid var(--border-color-primary); padding-bottom: 0.4em; margin-bottom: 0.4em; }
-.rag-doc-kicker { font-size: 0.8em; color: var(--body-text-color-subdued); text-transform: uppercase;
+.rag-doc-kicker { font-size: 0.85em; font-weight: 600; color: var(--body-text-color); text-transform: uppercase;
   letter-spacing: 0.03em; }
+.rag-doc-empty .rag-doc-kicker { color: var(--body-text-color-subdued); }
 .rag-doc-title { font-weight: 700; font-size: 1.05em; line-height: 1.3; margin: 0.15em 0 0.3em; }
 .rag-doc-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 0.6em; margin: 0;
   font-size: 0.8em; color: var(--body-text-color-subdued); }

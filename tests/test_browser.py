@@ -209,7 +209,10 @@ def test_citation_opens_its_sentence_highlighted(page, served):
     assert answer.locator(".rag-verified").first.get_attribute("title") == VERIFIED_TITLE
     listed = answer.locator(".rag-cites li")
     assert listed.count() == len(expected["citations"])
-    assert " ".join(first["quote"].split()) in listed.first.inner_text()
+    # The extractive answer says the quote itself: the list names its source instead of repeating it.
+    assert " ".join(first["quote"].split()) in " ".join(text.split())
+    assert "quoted in the answer" in listed.first.inner_text()
+    assert first["title"] in listed.first.inner_text()
 
     highlighted = open_link(page, answer.locator(".rag-text a.rag-cite").first)
     assert highlighted == first["quote"]  # exact: the panel keeps the document's whitespace

@@ -157,6 +157,20 @@ def test_answer_has_clickable_markers_and_verified_marks():
     assert "“The cited sentence has &lt;em&gt;fake&lt;/em&gt; &amp; real text.”" in page  # whitespace collapsed
 
 
+def test_cited_sentence_the_answer_already_quotes_is_not_repeated():
+    quote = "The cited sentence has\nreal text."
+    citations = (make_citation(label=1, quote=quote), make_citation(label=2, quote="Another sentence."))
+    sentences = (
+        AnswerSentence(text="The cited sentence has real text.", citations=(1,), supported=True),  # extractive
+        AnswerSentence(text="A paraphrase of it.", citations=(2,), supported=True),  # generated
+    )
+    page = ui_render.render_answer(make_answer(citations, sentences), 0, max_sources=3)
+    items = re.findall(r"<li>.*?</li>", page)
+    assert len(items) == 2
+    assert "quoted in the answer" in items[0] and "“" not in items[0]
+    assert "“Another sentence.”" in items[1] and "quoted in the answer" not in items[1]
+
+
 def test_unsupported_sentence_says_why():
     sentence = AnswerSentence(text="Claim.", citations=(1,), supported=False, reason="number not in evidence: 7")
     page = ui_render.render_answer(make_answer(sentences=(sentence,)), 0, 3)
