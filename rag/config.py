@@ -24,6 +24,9 @@ class Settings(BaseModel):
 
     store_dir: Path = Field(default=Path(".rag-store"), description="Chroma folder (embedded mode)")
     store_url: str | None = Field(default=None, description="http://HOST:PORT of a `chroma run` server")
+    store_timeout: float = Field(
+        default=60.0, gt=0, le=3600, description="seconds a Chroma server may take to answer one request"
+    )
     corpus: tuple[str, ...] = Field(default=("corpus",), description="folders/files ingested by default")
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_window: int = Field(default=256, ge=16, description="model window in word pieces")
@@ -61,6 +64,7 @@ class Settings(BaseModel):
 _ENV = {
     "RAG_STORE": "store_dir",
     "RAG_STORE_URL": "store_url",
+    "RAG_STORE_TIMEOUT": "store_timeout",
     "RAG_THREADS": "threads",
     "RAG_ANSWERER": "answerer",
     "RAG_LLM_URL": "llm_url",

@@ -9,9 +9,10 @@ passed explicitly: Chroma would otherwise try to download its own model.
 
 from __future__ import annotations
 
+import functools
 import math
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,6 +71,7 @@ def open_client(settings: Settings, create: bool = True):
                 settings=chroma_settings,
             )
             client.heartbeat()
+            _limit_wait(client, settings.store_timeout)
         except Exception as exc:  # chromadb raises several transport errors
             raise StoreError(
                 f"cannot reach the Chroma server at {settings.store_url} ({type(exc).__name__}); "
@@ -88,8 +90,42 @@ def open_client(settings: Settings, create: bool = True):
         raise StoreError(f"cannot open the store at {folder}: {exc}; check permissions or pass another --store") from None
 
 
+def _limit_wait(client, seconds: float) -> None:
+    """Give chromadb's HTTP session (built with ``timeout=None``) a limit per request, so a
+    server that stops answering mid-command fails the command instead of hanging it."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise StoreError("this chromadb version hides its HTTP session; pin chromadb==1.5.9")
+    session.timeout = httpx.Timeout(seconds, connect=_CONNECT_TIMEOUT)
+
+
+def _server_errors(method: Callable) -> Callable:
+    """Turn a transport failure of the Chroma server (timeout, refused, dropped) into a StoreError."""
+
+    @functools.wraps(method)
+    def guarded(self: Store, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] != "httpx":
+                raise
+            raise StoreError(
+                f"the Chroma server at {self.settings.store_url} stopped answering ({type(exc).__name__} after "
+                f"at most {self.settings.store_timeout:g} s); check that it runs, then retry "
+                "(an interrupted ingest resumes cleanly)"
+            ) from None
+
+    return guarded
+
+
 class Store:
-    """The index of one settings fingerprint."""
+    """The index of one settings fingerprint.
+
+    Every public method raises StoreError, not a transport exception, when a Chroma server
+    fails to answer within ``settings.store_timeout``.
+    """
 
     def __init__(self, settings: Settings, create: bool = True, client=None):
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -137,6 +173,7 @@ class Store:
 
     # ---- documents -------------------------------------------------------------------------
 
+    @_server_errors
     def document_records(self) -> dict[str, dict]:
         """doc_id -> metadata of every completely stored document."""
         records: dict[str, dict] = {}
@@ -144,6 +181,7 @@ class Store:
             records.update(zip(ids, metadatas))
         return records
 
+    @_server_errors
     def document(self, doc_id: str) -> Document | None:
         """The stored document (text as ingested) or None."""
         got = self._collections["documents"].get(ids=[doc_id], include=["documents", "metadatas"])
@@ -162,6 +200,7 @@ class Store:
             kind=meta.get("kind", "txt"),
         )
 
+    @_server_errors
     def sources(self) -> list[SourceInfo]:
         """Every stored document, sorted by path."""
         return sorted(
@@ -181,6 +220,7 @@ class Store:
             key=lambda s: s.path,
         )
 
+    @_server_errors
     def put_document(
         self,
         document: Document,
@@ -260,12 +300,14 @@ class Store:
             ],
         )
 
+    @_server_errors
     def delete_document(self, doc_id: str) -> None:
         """Remove a document: its record first, then its sentences and chunks."""
         self._collections["documents"].delete(ids=[doc_id])
         self.sentence_vectors.delete(doc_id)
         self.chunk_vectors.delete(doc_id)
 
+    @_server_errors
     def delete_orphans(self) -> int:
         """Delete sentences and chunks of documents without a record (an interrupted ingest)."""
         complete = set(self.document_records())
@@ -282,12 +324,14 @@ class Store:
             removed += len(orphans)
         return removed
 
+    @_server_errors
     def counts(self) -> dict[str, int]:
         """Entries per collection."""
         return {kind: self._collections[kind].count() for kind in _KINDS}
 
     # ---- reading for retrieval ------------------------------------------------------------
 
+    @_server_errors
     def all_sentences(self) -> list[Sentence]:
         """Every stored sentence, ordered by document and position."""
         sentences = [
@@ -305,14 +349,17 @@ class Store:
         sentences.sort(key=lambda s: (s.doc_id, s.index))
         return sentences
 
+    @_server_errors
     def query_sentences(self, vector: Sequence[float], k: int) -> list[DenseHit]:
         """Nearest sentences by cosine similarity (through llama-index's ChromaVectorStore)."""
         return self._query(self.sentence_vectors, vector, k)
 
+    @_server_errors
     def query_chunks(self, vector: Sequence[float], k: int) -> list[DenseHit]:
         """Nearest chunks by cosine similarity."""
         return self._query(self.chunk_vectors, vector, k)
 
+    @_server_errors
     def sentence_embeddings(self, sentence_ids: Sequence[str]) -> dict[str, list[float]]:
         """Stored vectors of the given sentences."""
         if not sentence_ids:

@@ -233,3 +233,34 @@ def test_asks_during_an_ingest_by_another_process_cite_verbatim(workdir, chroma_
     p50 = statistics.median(latencies)
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
     print(f"\n8 concurrent asks x {rounds} rounds ({during} wholly during the ingest): p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+
+
+def test_server_that_stops_answering_mid_session_fails_the_call_not_the_process(workdir, tmp_path):
+    """The server freezes (SIGSTOP) after the client connected: each call fails within the
+    store timeout with a StoreError, and works again once the server resumes."""
+    import signal
+
+    from chroma_server import ChromaServer
+
+    from rag.errors import StoreError
+    from rag.pipeline import Rag
+
+    server = ChromaServer(tmp_path / "frozen-db").start()
+    try:
+        rag = Rag(Settings(store_url=server.url, store_timeout=2), embedder=HashingEmbedder())
+        rag.ingest([workdir / "docs"])
+        question = "When was the treaty signed?"
+        assert not rag.ask(question).abstained
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            for call in (lambda: rag.ask(question), rag.sources, lambda: rag.ingest([workdir / "docs"])):
+                started = time.monotonic()
+                with pytest.raises(StoreError, match=r"stopped answering \(ReadTimeout after at most 2 s\)"):
+                    call()
+                assert time.monotonic() - started < 10
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert not rag.ask(question).abstained  # the same client works again: nothing was lost
+        assert len(rag.sources()) == 2
+    finally:
+        server.stop()
