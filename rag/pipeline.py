@@ -92,6 +92,16 @@ class Rag:
                 self._answerer = make_answerer(self.settings)
             return self._answerer
 
+    def close(self) -> None:
+        """Release the store (another process may then write to an embedded folder); the next
+        use opens it again."""
+        with self._lock, self._ingest_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            self._index = None
+            self._documents.clear()
+
     def _lexical_index(self):
         with self._lock:
             if self._index is None:
@@ -129,7 +139,7 @@ class Rag:
         paths = [Path(p) for p in paths]
         files, skipped = find_files(paths)
         added, updated, unchanged, removed = [], [], [], []
-        with self._ingest_lock:
+        with self._ingest_lock, self.store.writing():
             store = self.store
             store.delete_orphans()
             records = store.document_records()

@@ -9,10 +9,15 @@ passed explicitly: Chroma would otherwise try to download its own model.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import math
+import os
+import threading
 import urllib.request
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +95,92 @@ def open_client(settings: Settings, create: bool = True):
         raise StoreError(f"cannot open the store at {folder}: {exc}; check permissions or pass another --store") from None
 
 
+LOCK_FILE = ".rag-lock"
+
+
+class FolderLock:
+    """Who may use an embedded store folder: readers share it, a writer has it alone.
+
+    Chroma's PersistentClient is single-process: a process that opened the folder before
+    another one wrote to it reads a stale cache and fails ("Error finding id"). So every
+    process holds a shared ``flock`` on ``<folder>/.rag-lock`` while it has the store open and
+    converts it to an exclusive one while it writes; a conflict is a one-line StoreError that
+    names the fix (a Chroma server) instead of a failure later. One lock per folder per
+    process (flock locks belong to the open file, and threads of one process share Chroma's
+    client safely); the kernel drops it when the process ends, even on kill -9.
+    """
+
+    _by_folder: dict[str, FolderLock] = {}
+    _registry = threading.Lock()
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        self._mutex = threading.Lock()
+        self._writers = 0
+        self._users = 0
+
+    @classmethod
+    def shared(cls, folder: Path) -> FolderLock:
+        """This process's lock on ``folder``, held shared (error if another process writes).
+
+        Each call must be paired with ``release``; the last release unlocks the folder.
+        """
+        key = os.path.realpath(folder)
+        with cls._registry:
+            lock = cls._by_folder.get(key)
+            if lock is None:
+                lock = cls(Path(key))
+                try:
+                    lock._take(fcntl.LOCK_SH)
+                except BaseException:
+                    os.close(lock._fd)
+                    raise
+                cls._by_folder[key] = lock
+            lock._users += 1
+            return lock
+
+    def release(self) -> None:
+        """One user fewer; the last one closes the lock file, which unlocks the folder."""
+        with self._registry:
+            self._users -= 1
+            if self._users == 0:
+                del self._by_folder[str(self.folder)]
+                os.close(self._fd)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the folder alone for the block (re-entrant within this process)."""
+        with self._mutex:
+            if self._writers == 0:
+                self._take(fcntl.LOCK_EX)
+            self._writers += 1
+        try:
+            yield
+        finally:
+            with self._mutex:
+                self._writers -= 1
+                if self._writers == 0:
+                    fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def _take(self, mode: int) -> None:
+        try:
+            fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if mode == fcntl.LOCK_EX:
+                with contextlib.suppress(OSError):  # a failed conversion may have dropped our shared lock
+                    fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                raise StoreError(
+                    f"the store {self.folder} is open in another process (app.py, rag chat, ...), and an "
+                    "embedded store takes writes from one process only; ingest there (the app's Corpus "
+                    "tab), stop it first, or share the store through a Chroma server (--store-url)"
+                ) from None
+            raise StoreError(
+                f"another process is writing to the store {self.folder}; wait for it to finish, or share "
+                "the store through a Chroma server (--store-url)"
+            ) from None
+
+
 def _limit_wait(client, seconds: float) -> None:
     """Give chromadb's HTTP session (built with ``timeout=None``) a limit per request, so a
     server that stops answering mid-command fails the command instead of hanging it."""
@@ -99,6 +190,17 @@ def _limit_wait(client, seconds: float) -> None:
     if not isinstance(session, httpx.Client):
         raise StoreError("this chromadb version hides its HTTP session; pin chromadb==1.5.9")
     session.timeout = httpx.Timeout(seconds, connect=_CONNECT_TIMEOUT)
+
+
+def _writes(method: Callable) -> Callable:
+    """Run a write method holding the store alone (see FolderLock)."""
+
+    @functools.wraps(method)
+    def alone(self: Store, *args, **kwargs):
+        with self.writing():
+            return method(self, *args, **kwargs)
+
+    return alone
 
 
 def _server_errors(method: Callable) -> Callable:
@@ -133,10 +235,24 @@ class Store:
         self.settings = settings
         self.fingerprint = settings.fingerprint()
         self.client = client or open_client(settings, create=create)
+        folder = Path(settings.store_dir)
+        self._folder_lock = None
+        if not settings.store_url and folder.is_dir():
+            self._folder_lock = FolderLock.shared(folder)
+            self._release = weakref.finalize(self, self._folder_lock.release)
         self._check_fingerprint()
         self._collections = {kind: self._collection(kind, create) for kind in _KINDS}
         self.chunk_vectors = ChromaVectorStore(chroma_collection=self._collections["chunks"])
         self.sentence_vectors = ChromaVectorStore(chroma_collection=self._collections["sentences"])
+
+    def close(self) -> None:
+        """Let other processes write to an embedded store again (also done when garbage-collected)."""
+        if self._folder_lock is not None:
+            self._release()
+
+    def writing(self) -> contextlib.AbstractContextManager:
+        """Hold an embedded store alone while writing (a server serialises writes itself)."""
+        return self._folder_lock.writing() if self._folder_lock else contextlib.nullcontext()
 
     def _name(self, kind: str) -> str:
         return f"rag-{self.fingerprint}-{kind}"
@@ -221,6 +337,7 @@ class Store:
         )
 
     @_server_errors
+    @_writes
     def put_document(
         self,
         document: Document,
@@ -301,6 +418,7 @@ class Store:
         )
 
     @_server_errors
+    @_writes
     def delete_document(self, doc_id: str) -> None:
         """Remove a document: its record first, then its sentences and chunks."""
         self._collections["documents"].delete(ids=[doc_id])
@@ -308,6 +426,7 @@ class Store:
         self.chunk_vectors.delete(doc_id)
 
     @_server_errors
+    @_writes
     def delete_orphans(self) -> int:
         """Delete sentences and chunks of documents without a record (an interrupted ingest)."""
         complete = set(self.document_records())
