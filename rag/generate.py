@@ -32,9 +32,12 @@ EXAMPLE = (
     "Question: What did the chair say about the budget?\n"
     "Answer: Anna Berg said the budget would double [2]."
 )
-_MARKERS_AFTER_STOP = re.compile(r"([.!?])\s*((?:\[\s*\d+(?:\s*,\s*\d+)*\s*\]\s*)+)")
+_ONE_MARKER = r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]"
+_BETWEEN_MARKERS = r"\s*(?:,|;|and)?\s*"  # "[1][2]", "[1], [2]", "[1] and [2]"
+_MARKERS_AFTER_STOP = re.compile(rf"([.!?])\s*((?:{_ONE_MARKER}(?:{_BETWEEN_MARKERS}(?=\[))?)+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[]?[A-Z0-9])")
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
+_MARKER_AND_SEPARATOR = re.compile(rf"\s*{_ONE_MARKER}(?:{_BETWEEN_MARKERS}(?=\[))?")
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +84,7 @@ def parse_answer(text: str, allowed: int) -> list[tuple[str, tuple[int, ...]]]:
                 value = int(number)
                 if 1 <= value <= allowed and value not in labels:
                     labels.append(value)
-        clean = normalize_space(_MARKER.sub("", piece))
+        clean = normalize_space(_MARKER_AND_SEPARATOR.sub("", piece))
         clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
         if clean and clean != NOT_IN_DOCUMENTS.rstrip("."):
             parsed.append((clean, tuple(labels)))
@@ -117,13 +120,19 @@ class LLMAnswerer(Answerer):
 
 
 def attribute(text: str, cited: tuple[Hit, ...], labelled: Sequence[Evidence]) -> tuple[Hit, ...]:
-    """The model's citations if they support the sentence, else the one given sentence that does.
+    """The model's citations if they support the sentence (only those that support it alone, if
+    any do), else the one given sentence that does.
 
     Small models often cite a neighbouring label ([4] for [5]). A sentence is re-attributed only
     to evidence it was shown and only when the same support check passes for it alone; if none
     does, the original citations stay and verification drops the sentence.
     """
     if check_support(text, [h.sentence.text for h in cited], _context(cited)).supported:
+        if len(cited) > 1:
+            # Keep only the citations that support the sentence alone, when there are any:
+            # a model that cites [1]-[6] for a fact in [2] would otherwise cite five bystanders.
+            alone = tuple(h for h in cited if check_support(text, [h.sentence.text], _context((h,))).supported)
+            return alone or cited
         return cited
     for item in labelled:
         if check_support(text, [item.hit.sentence.text], _context((item.hit,))).supported:

@@ -47,6 +47,30 @@ def test_parse_moves_markers_and_drops_labels_never_given():
     assert parse_answer("A [1, 2]. B [0].", 2) == [("A.", (1, 2)), ("B.", ())]
 
 
+@pytest.mark.parametrize(
+    "output",
+    [
+        "The depositaries are three states. [1], [2], [3]",
+        "The depositaries are three states. [1][2][3]",
+        "The depositaries are three states [1], [2] and [3].",
+        "The depositaries are three states [1, 2, 3].",
+    ],
+)
+def test_parse_leaves_no_separators_of_a_marker_run(output):
+    assert parse_answer(output, 3) == [("The depositaries are three states.", (1, 2, 3))]
+
+
+def test_citations_that_do_not_support_the_sentence_alone_are_dropped(talks):
+    _, _, prompt = _answer(talks, "x", "How long did the talks in Berlin last?", threshold=0.0)
+    labels = [line.split("]")[0][1:] for line in prompt.split("Evidence:")[-1].splitlines() if line.startswith("[")]
+    assert len(labels) == 3
+    answer, _, _ = _answer(
+        talks, f"The talks in Berlin lasted more than five hours [{'], ['.join(labels)}].", threshold=0.0
+    )
+    assert answer.answer == "The talks in Berlin lasted more than five hours. [1]"
+    assert [c.quote for c in answer.citations] == ["The talks in Berlin lasted more than five hours."]
+
+
 def test_prompt_respects_the_token_budget(talks):
     from rag.answering import score_evidence
     from rag.retrieval import Retriever
@@ -61,8 +85,9 @@ def test_prompt_respects_the_token_budget(talks):
     assert count_prompt_tokens(small_prompt) <= count_prompt_tokens(prompt) - 5
 
 
-def _answer(talks, output, question="What did Pistorius warn about?", judge="yes"):
-    answerer = LLMAnswerer(talks.settings.abstain_threshold, scripted(output), judge_llm=scripted(judge))
+def _answer(talks, output, question="What did Pistorius warn about?", judge="yes", threshold=None):
+    threshold = talks.settings.abstain_threshold if threshold is None else threshold
+    answerer = LLMAnswerer(threshold, scripted(output), judge_llm=scripted(judge))
     tokens = []
     answer = talks.ask(question, answerer=answerer, on_token=tokens.append)
     return answer, "".join(tokens), answerer.llm.prompts[-1]
@@ -96,10 +121,11 @@ def test_weak_evidence_abstains_before_the_model_is_asked(talks):
 
 
 def test_a_wrong_label_is_moved_to_the_given_sentence_that_supports_it(talks):
-    _, _, prompt = _answer(talks, "x", "How long did the talks in Berlin last?")
+    question = "How long did the talks in Berlin last?"
+    _, _, prompt = _answer(talks, "x", question, threshold=0.0)  # no gate: every sentence is shown
     labels = {line.split("]")[0][1:]: line for line in prompt.splitlines() if line.startswith("[")}
     wrong = next(n for n, line in labels.items() if "five hours" not in line)
-    answer, _, _ = _answer(talks, f"The talks in Berlin lasted more than five hours [{wrong}].", "How long did the talks in Berlin last?")
+    answer, _, _ = _answer(talks, f"The talks in Berlin lasted more than five hours [{wrong}].", question, threshold=0.0)
     assert not answer.abstained
     assert [c.quote for c in answer.citations] == ["The talks in Berlin lasted more than five hours."]
 
