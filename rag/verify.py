@@ -81,6 +81,12 @@ JUDGE_PROMPT = (
     "Evidence:\n{evidence}\n\nClaim: {claim}\n\nIs every part of the claim stated or directly implied by "
     "the evidence, with the same names, numbers, dates and polarity? Answer only yes or no."
 )
+# When the claim names someone the cited sentence only refers to ("He warned..."), the judge
+# also sees the text before it, to know who is meant, and nothing more.
+JUDGE_WITH_CONTEXT_PROMPT = (
+    "Context (only to know who or what the evidence refers to):\n{context}\n\n" + JUDGE_PROMPT
+)
+MIN_OVERLAP_BESIDES_CONTEXT_NAMES = 0.5
 
 
 class JudgedSupportChecker(SupportChecker):
@@ -101,7 +107,20 @@ class JudgedSupportChecker(SupportChecker):
         hard = check_support(claim, evidence, context, min_overlap=0.0)
         if not hard.supported or hard.reason == "verbatim":
             return hard
-        prompt = JUDGE_PROMPT.format(evidence="\n".join(normalize_space(e) for e in evidence), claim=claim)
+        shown = "\n".join(normalize_space(e) for e in evidence)
+        joined = " ".join(evidence)
+        evidence_terms = set(content_terms(joined))
+        from_context = names(claim) - evidence_terms - names(joined) - alias_names(joined)
+        if not from_context:
+            prompt = JUDGE_PROMPT.format(evidence=shown, claim=claim)
+        else:
+            # The names come from the context; everything else must come from the cited sentences,
+            # so that a claim drawn from the context itself is not credited to them.
+            rest = set(content_terms(claim)) - from_context
+            overlap = len(rest & evidence_terms) / len(rest) if rest else 0.0
+            if overlap < MIN_OVERLAP_BESIDES_CONTEXT_NAMES:
+                return Support(False, f"only {overlap:.0%} of its words besides {', '.join(sorted(from_context))} are in the evidence")
+            prompt = JUDGE_WITH_CONTEXT_PROMPT.format(context=normalize_space(context), evidence=shown, claim=claim)
         verdict = self.llm.complete(prompt).text.strip().lower()
         if verdict.startswith("yes"):
             return Support(True, "checks passed; the LLM judge agreed")

@@ -24,3 +24,49 @@ def test_support_checks(claim, supported, reason):
 
 def test_no_evidence_is_never_support():
     assert not check_support("Anything.", []).supported
+
+
+class RecordingJudge:
+    """A yes/no judge that answers ``verdict`` and keeps the prompts it was given."""
+
+    def __init__(self, verdict: str = "yes"):
+        self.verdict, self.prompts = verdict, []
+
+    def complete(self, prompt):
+        from types import SimpleNamespace
+
+        self.prompts.append(prompt)
+        return SimpleNamespace(text=self.verdict)
+
+
+WARNED = "He warned that guarantees with weak U.S. participation would lack credibility."
+BEFORE = "Ukraine talks German Defence Minister Boris Pistorius urged caution about the nuclear deal."
+
+
+def test_judge_sees_the_evidence_alone_when_the_claim_names_nothing_from_the_context():
+    from rag.verify import JUDGE_PROMPT, JudgedSupportChecker
+
+    judge = RecordingJudge()
+    claim = "He said guarantees with weak U.S. participation would lack credibility."
+    assert JudgedSupportChecker(judge).check(claim, [WARNED], BEFORE).supported
+    assert judge.prompts == [JUDGE_PROMPT.format(evidence=WARNED, claim=claim)]
+
+
+def test_judge_sees_the_context_when_the_claim_names_who_the_evidence_calls_he():
+    from rag.verify import JudgedSupportChecker
+
+    judge = RecordingJudge()
+    claim = "Boris Pistorius warned that guarantees with weak U.S. participation would lack credibility."
+    assert JudgedSupportChecker(judge).check(claim, [WARNED], BEFORE).supported
+    [prompt] = judge.prompts
+    assert prompt.startswith(f"Context (only to know who or what the evidence refers to):\n{BEFORE}\n\nEvidence:\n{WARNED}")
+    assert not JudgedSupportChecker(RecordingJudge("no")).check(claim, [WARNED], BEFORE).supported
+
+
+def test_a_claim_taken_from_the_context_is_not_credited_to_the_cited_sentence():
+    from rag.verify import JudgedSupportChecker
+
+    judge = RecordingJudge()
+    result = JudgedSupportChecker(judge).check("Boris Pistorius urged caution about the nuclear deal.", [WARNED], BEFORE)
+    assert not result.supported and "besides" in result.reason
+    assert judge.prompts == []  # rejected before the judge is asked
