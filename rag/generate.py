@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from rag.answering import Answerer, Draft, Evidence, OnToken
 from rag.chunking import normalize_space
+from rag.text import alias_names, content_terms, names
 from rag.types import Hit
 from rag.verify import JudgedSupportChecker, check_support
 
@@ -111,8 +112,9 @@ class LLMAnswerer(Answerer):
                 on_token(response.delta)
         if NOT_IN_DOCUMENTS in output.upper():
             return Draft(sentences=(), abstained=True, confidence=evidence[0].confidence, note="the model found no answer")
+        retrieved = [e.hit for e in evidence]
         sentences = tuple(
-            (text, attribute(text, tuple(labelled[n - 1].hit for n in labels), labelled))
+            (text, with_antecedents(text, attribute(text, tuple(labelled[n - 1].hit for n in labels), labelled), retrieved))
             for text, labels in parse_answer(output, len(labelled))
             if labels
         )
@@ -138,6 +140,29 @@ def attribute(text: str, cited: tuple[Hit, ...], labelled: Sequence[Evidence]) -
         if check_support(text, [item.hit.sentence.text], _context((item.hit,))).supported:
             return (item.hit,)
     return cited
+
+
+def with_antecedents(text: str, cited: tuple[Hit, ...], retrieved: Sequence[Hit]) -> tuple[Hit, ...]:
+    """Also cite the sentence just before a cited one when it names someone the sentence names
+    and the cited sentences do not ("Pistorius warned…" citing "He warned…" cites both).
+
+    Only a retrieved sentence can be added; the citations stay in document order.
+    """
+    def known(hit_text: str) -> set[str]:
+        return set(content_terms(hit_text)) | names(hit_text) | alias_names(hit_text)
+
+    missing = names(text) - known(" ".join(h.sentence.text for h in cited))
+    if not missing:
+        return cited
+    by_place = {(h.sentence.doc_id, h.sentence.index): h for h in retrieved}
+    added: list[Hit] = []
+    for hit in cited:
+        before = by_place.get((hit.sentence.doc_id, hit.sentence.index - 1))
+        if before is not None and before not in cited and before not in added and missing & known(before.sentence.text):
+            added.append(before)
+    if not added:
+        return cited
+    return tuple(sorted((*cited, *added), key=lambda h: (h.path, h.sentence.start)))
 
 
 def _context(hits: Sequence[Hit]) -> str:

@@ -99,8 +99,17 @@ def test_supported_generated_sentence_is_kept_with_its_citation(talks):
     answer, streamed, _ = _answer(talks, f"Pistorius warned that guarantees without strong U.S. participation would lack credibility [{label}].")
     assert not answer.abstained
     assert streamed.startswith("Pistorius warned")
-    assert answer.sentences[0].supported and answer.sentences[0].citations == (1,)
-    assert answer.citations[0].quote.startswith("He warned that guarantees")
+    # "He warned" does not say who warned: the sentence naming Pistorius is cited with it.
+    assert answer.sentences[0].supported and answer.sentences[0].citations == (1, 2)
+    assert answer.citations[0].quote.startswith("German Defence Minister Boris Pistorius urged caution")
+    assert answer.citations[1].quote.startswith("He warned that guarantees")
+
+
+def test_a_claim_naming_nobody_new_cites_only_its_sentence(talks):
+    _, _, prompt = _answer(talks, "x")
+    label = next(line.split("]")[0][1:] for line in prompt.splitlines() if "He warned" in line)
+    answer, _, _ = _answer(talks, f"He warned that guarantees without strong U.S. participation would lack credibility [{label}].")
+    assert [c.quote[:9] for c in answer.citations] == ["He warned"]
 
 
 def test_unsupported_sentences_are_dropped_and_nothing_left_abstains(talks):
