@@ -42,6 +42,17 @@ def test_local_llm_answers_with_verified_citations_and_streams(seed_rag):
     _check_grounded(answer)
 
 
+def test_local_llm_answers_the_pistorius_question_from_the_he_warned_sentence(seed_rag):
+    # The model names Pistorius; the cited "He warned..." sentence does not, so the judge needs
+    # the text before it, and the sentence naming him is cited too.
+    answer = seed_rag.ask("What did Pistorius warn about?", answerer=make_answerer(seed_rag.settings, "llm"))
+    assert not answer.abstained, answer.answer
+    quotes = [c.quote for c in answer.citations]
+    assert any(q.startswith("He warned that guarantees without strong U.S. participation") for q in quotes), quotes
+    assert "credibility" in answer.answer
+    _check_grounded(answer)
+
+
 def test_local_llm_path_abstains_on_questions_the_documents_do_not_answer(seed_rag):
     answer = seed_rag.ask("Who won the 2018 FIFA World Cup?", answerer=make_answerer(seed_rag.settings, "llm"))
     assert answer.abstained and answer.citations == ()
