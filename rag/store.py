@@ -76,12 +76,12 @@ def open_client(settings: Settings, create: bool = True):
                 settings=chroma_settings,
             )
             client.heartbeat()
-            _limit_wait(client, settings.store_timeout)
         except Exception as exc:  # chromadb raises several transport errors
             raise StoreError(
                 f"cannot reach the Chroma server at {settings.store_url} ({type(exc).__name__}); "
                 "start it with: chroma run --path DIR --host 127.0.0.1 --port PORT"
             ) from None
+        _limit_wait(client, settings.store_timeout)
         return client
     folder = Path(settings.store_dir)
     if not folder.exists() and not create:
