@@ -64,19 +64,34 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+# Every question re-scores the same retrieved sentences: the two analyses below are cached
+# per text (immutable results; callers get fresh copies they may change).
+_TEXT_CACHE = 16384
+
+
 def content_terms(text: str) -> list[str]:
     """Stems of the words that carry content (no stopwords), in order, with repeats."""
-    return [stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS]
+    return list(_content_terms(text))
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def _content_terms(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS)
 
 
 def names(text: str) -> set[str]:
     """Lower-cased capitalised words that are not sentence-initial stopwords: rough named entities."""
+    return set(_names(text))
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def _names(text: str) -> frozenset[str]:
     found = set()
     for match in _WORD.finditer(text):
         word = match.group()
         if word[0].isupper() and word.lower() not in STOPWORDS and len(word) > 1:
             found.add(stem(word))
-    return found
+    return frozenset(found)
 
 
 def numbers(text: str) -> set[str]:
