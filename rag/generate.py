@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rag.answering import Answerer, Draft, Evidence, OnToken
 from rag.chunking import normalize_space
-from rag.text import alias_names, content_terms, names
+from rag.text import known_names, names
 from rag.types import Hit
 from rag.verify import JudgedSupportChecker, check_support
 
@@ -33,11 +33,12 @@ EXAMPLE = (
     "Question: What did the chair say about the budget?\n"
     "Answer: Anna Berg said the budget would double [2]."
 )
-_ONE_MARKER = r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]"
+_LABELS = r"\d+(?:\s*,\s*\d+)*"
+_ONE_MARKER = rf"\[\s*{_LABELS}\s*\]"
 _BETWEEN_MARKERS = r"\s*(?:,|;|and)?\s*"  # "[1][2]", "[1], [2]", "[1] and [2]"
 _MARKERS_AFTER_STOP = re.compile(rf"([.!?])\s*((?:{_ONE_MARKER}(?:{_BETWEEN_MARKERS}(?=\[))?)+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[]?[A-Z0-9])")
-_MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
+_MARKER = re.compile(rf"\[\s*({_LABELS})\s*\]")
 _MARKER_AND_SEPARATOR = re.compile(rf"\s*{_ONE_MARKER}(?:{_BETWEEN_MARKERS}(?=\[))?")
 
 
@@ -148,17 +149,14 @@ def with_antecedents(text: str, cited: tuple[Hit, ...], retrieved: Sequence[Hit]
 
     Only a retrieved sentence can be added; the citations stay in document order.
     """
-    def known(hit_text: str) -> set[str]:
-        return set(content_terms(hit_text)) | names(hit_text) | alias_names(hit_text)
-
-    missing = names(text) - known(" ".join(h.sentence.text for h in cited))
+    missing = names(text) - known_names(" ".join(h.sentence.text for h in cited))
     if not missing:
         return cited
     by_place = {(h.sentence.doc_id, h.sentence.index): h for h in retrieved}
     added: list[Hit] = []
     for hit in cited:
         before = by_place.get((hit.sentence.doc_id, hit.sentence.index - 1))
-        if before is not None and before not in cited and before not in added and missing & known(before.sentence.text):
+        if before is not None and before not in cited and before not in added and missing & known_names(before.sentence.text):
             added.append(before)
     if not added:
         return cited

@@ -130,9 +130,7 @@ def _sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]
         boundary = stop.end()
         if not _STARTER.match(text, boundary, end):
             continue
-        if _is_abbreviation(text, sentence_start, stop.start(), stop.group()) and not _opens_sentence(
-            text, sentence_start, stop.start(), boundary, end
-        ):
+        if _is_abbreviation(text, sentence_start, stop.start(), stop.group(), boundary, end):
             continue
         if _LIST_MARKER_ONLY.fullmatch(text, sentence_start, boundary):
             continue
@@ -145,28 +143,30 @@ def _sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]
         yield span
 
 
-def _is_abbreviation(text: str, sentence_start: int, stop_start: int, stop: str) -> bool:
+def _is_abbreviation(text: str, sentence_start: int, stop_start: int, stop: str, boundary: int, end: int) -> bool:
+    """Whether the stop belongs to an abbreviation inside the sentence, not to its end.
+
+    A title ("Dr.", "No.") always continues; another abbreviation ("U.S.", an initial) does
+    unless a typical sentence opener follows ("... from the U.S. The package ...").
+    """
     if not stop.startswith(".") or stop.startswith(".."):
         return False
     match = _WORD_BEFORE.search(text, max(sentence_start, stop_start - 12), stop_start)
     if not match:
         return False
     word = match.group(1)
-    if len(word) == 1 and word.isupper():
-        return True  # an initial: "J. Smith", "U." inside "U.S."
     lowered = word.lower().rstrip(".")
-    if lowered in ABBREVIATIONS:
+    if lowered in TITLES:
         return True
-    return bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))  # dotted acronyms: U.S, e.g
-
-
-def _opens_sentence(text: str, sentence_start: int, stop_start: int, boundary: int, end: int) -> bool:
-    """After an abbreviation that can end a sentence, a typical opener word starts a new one."""
-    word = _NEXT_WORD.match(text, boundary, end)
-    if not word or word.group(1) not in SENTENCE_OPENERS:
+    abbreviation = (
+        (len(word) == 1 and word.isupper())  # an initial: "J. Smith", "U." inside "U.S."
+        or lowered in ABBREVIATIONS
+        or bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))  # dotted acronyms: U.S, e.g
+    )
+    if not abbreviation:
         return False
-    before = _WORD_BEFORE.search(text, max(sentence_start, stop_start - 12), stop_start)
-    return not before or before.group(1).lower().rstrip(".") not in TITLES
+    following = _NEXT_WORD.match(text, boundary, end)
+    return not following or following.group(1) not in SENTENCE_OPENERS
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -94,6 +94,12 @@ def _names(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def known_names(text: str) -> set[str]:
+    """Every stem a name in a claim may match to count as said by ``text``: its content words,
+    its names and the aliases of the entities it mentions."""
+    return set(content_terms(text)) | names(text) | alias_names(text)
+
+
 def numbers(text: str) -> set[str]:
     """Numbers written with digits or as number words, normalised."""
     found = set()

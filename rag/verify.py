@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rag.answering import abstention, render
 from rag.chunking import normalize_space
-from rag.text import alias_names, content_terms, names, negated, numbers
+from rag.text import alias_names, content_terms, known_names, names, negated, numbers
 from rag.types import Answer, Citation, Document
 
 MIN_CONTENT_OVERLAP = 0.6
@@ -54,8 +54,8 @@ def check_support(
     if missing_numbers:
         return Support(False, f"number not in evidence: {', '.join(sorted(missing_numbers))}")
     evidence_terms = set(content_terms(joined))
-    known_names = evidence_terms | names(joined) | set(content_terms(context)) | alias_names(f"{joined} {context}")
-    missing_names = {n for n in names(claim) if n not in known_names}
+    known = known_names(joined) | set(content_terms(context)) | alias_names(f"{joined} {context}")
+    missing_names = {n for n in names(claim) if n not in known}
     if missing_names:
         return Support(False, f"name not in evidence: {', '.join(sorted(missing_names))}")
     if negated(claim) != negated(joined):
@@ -110,7 +110,7 @@ class JudgedSupportChecker(SupportChecker):
         shown = "\n".join(normalize_space(e) for e in evidence)
         joined = " ".join(evidence)
         evidence_terms = set(content_terms(joined))
-        from_context = names(claim) - evidence_terms - names(joined) - alias_names(joined)
+        from_context = names(claim) - known_names(joined)
         if not from_context:
             prompt = JUDGE_PROMPT.format(evidence=shown, claim=claim)
         else:
