@@ -15,26 +15,21 @@ Environment: RAG_HOST, RAG_PORT, RAG_STORE, RAG_CONFIG. The API endpoint ``/ask`
 
 import argparse
 import os
-import re
-import shutil
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from rag.config import Settings, load_settings
-from rag.errors import ConfigError, RagError
-from rag.cli import EXIT_OK, run_guarded
-from rag.pipeline import ANSWERERS, Rag, make_answerer
-from rag.types import Answer, IngestReport
 from rag import ui_render
+from rag.config import load_settings
+from rag.errors import ConfigError, RagError
+from rag.pipeline import ANSWERERS, Rag
+from rag.shell import EXIT_OK, run_guarded, user_message
+from rag.types import Answer, IngestReport
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
-UPLOAD_FOLDER = "uploads"
 ASK_CONCURRENCY = 4
 EXAMPLES = (
     "What did Pistorius warn about?",
@@ -53,21 +48,6 @@ class ChatTurn:
     question: str
     answer: Answer | None = None
     error: str = ""
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-def user_message(exc: BaseException) -> str:
-    """The line a user sees for ``exc``: a RagError's own message, else a short internal error.
-
-    Unexpected exceptions are logged with their traceback on stderr, never shown.
-    """
-    if isinstance(exc, RagError):
-        return str(exc)
-    print(f"rag-app: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-    traceback.print_exception(exc, file=sys.stderr)
-    return f"internal error ({type(exc).__name__}); the details are in the server log"
 
 
 # ---- start-up --------------------------------------------------------------------------------
@@ -147,11 +127,13 @@ def answerer_names() -> tuple[str, ...]:
     return ANSWERERS
 
 
-def choose_answerer(rag: Rag, name: str | None):
-    """None for the configured answerer (the core's own), else ``make_answerer(settings, name)``."""
+def choose_answerer(rag: Rag, name: str | None) -> str | None:
+    """None for the configured answerer, else ``name`` once the core has built it (so a bad
+    name or a missing model is reported when it is chosen)."""
     if not name or name == rag.settings.answerer:
         return None
-    return make_answerer(rag.settings, name)
+    rag.answerer(name)
+    return name
 
 
 def ask_turn(rag: Rag, turns: Sequence[ChatTurn], question: str, answerer_name: str | None) -> list[ChatTurn]:
@@ -215,76 +197,6 @@ def api_ask(rag: Rag, question: str) -> str:
     return rag.ask(question).to_json_text()
 
 
-# ---- corpus ----------------------------------------------------------------------------------
-
-
-def upload_folder(settings: Settings) -> Path:
-    """Where uploaded files are kept (next to the index, so citations can be verified later)."""
-    return Path(settings.store_dir).resolve() / UPLOAD_FOLDER
-
-
-def safe_name(name: str) -> str:
-    """A plain file name for an upload: no folders, no hidden files, no odd characters."""
-    base = re.sub(r"[^\w.\-]+", "-", os.path.basename(name)).strip(".-")
-    return base or "upload"
-
-
-@dataclass(frozen=True)
-class StagedUpload:
-    """An uploaded file copied into the upload folder, with what it replaced (to roll back)."""
-
-    name: str
-    target: Path
-    backup: Path | None
-    written: bool
-
-    def undo(self) -> None:
-        """Remove the copy and put back the file it replaced."""
-        if self.written:
-            self.target.unlink(missing_ok=True)
-        if self.backup is not None:
-            os.replace(self.backup, self.target)
-
-    def commit(self) -> None:
-        """Keep the copy; drop the replaced file."""
-        if self.backup is not None:
-            self.backup.unlink(missing_ok=True)
-
-
-def stage_upload(source: Path, folder: Path, display_name: str | None = None) -> StagedUpload:
-    """Copy ``source`` into ``folder`` under its (cleaned) name, keeping any older file aside."""
-    folder.mkdir(parents=True, exist_ok=True)
-    name = safe_name(display_name or source.name)
-    target = folder / name
-    backup = None
-    if target.exists():
-        if target.read_bytes() == source.read_bytes():
-            return StagedUpload(name, target, None, written=False)
-        backup = folder / f".{name}.previous"
-        os.replace(target, backup)
-    shutil.copyfile(source, target)
-    return StagedUpload(name, target, backup, written=True)
-
-
-def add_files(rag: Rag, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
-    """Index uploaded files; a file that cannot be ingested is removed again and nothing else changes."""
-    folder = upload_folder(rag.settings)
-    staged = [stage_upload(Path(p), folder) for p in paths]
-    try:
-        report = rag.ingest([s.target for s in staged], progress=progress)
-    except BaseException:
-        for upload in staged:
-            upload.undo()
-        raise
-    rejected = {os.path.abspath(s.path) for s in report.skipped}
-    for upload in staged:
-        if str(upload.target) in rejected:
-            upload.undo()
-        else:
-            upload.commit()
-    return report
-
-
 # ---- the Gradio app --------------------------------------------------------------------------
 
 
@@ -341,7 +253,7 @@ def build_ui(rag: Rag):
             progress((done, total), desc=f"Indexing {name}", unit="files")
 
         try:
-            note = ui_render.render_ingest_report(add_files(rag, paths, report_progress))
+            note = ui_render.render_ingest_report(rag.ingest_uploads(paths, report_progress))
         except Exception as exc:
             note = ui_render.render_status(user_message(exc), bad=True)
         info, rows = on_corpus(note)

@@ -73,7 +73,7 @@ def run_ours(corpus: list[str], questions: list[str], out) -> None:
 def run_naive(corpus: list[str], questions: list[str], out) -> None:
     import rag  # noqa: F401  (offline environment only)
     from rag.embedding import packaged_model_path
-    from rag.ingest import find_files
+    from rag.files import find_files
     from rag.offline import set_torch_threads
 
     set_torch_threads(1)

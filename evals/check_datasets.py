@@ -24,6 +24,9 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from rag.text import normalize_space  # noqa: E402  (standard library only, like this script)
+
 SEED_DOC = "seed-article.txt"
 PAIR_KINDS = {
     "paraphrase", "entailed_summary",  # supported
@@ -44,7 +47,7 @@ SUPPORTED_RATIO = (0.35, 0.50)
 
 
 def norm(s: str) -> str:
-    return " ".join(s.split()).lower()
+    return normalize_space(s).lower()
 
 
 class Checker:

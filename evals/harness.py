@@ -3,7 +3,7 @@
 A shell over ``rag.pipeline.Rag``: it asks, reads the cited files back and hands plain values
 to the pure functions of ``evals.metrics``. Our sets (``evals/data``) are scored on gold
 sentences (located verbatim in their files), key facts, citations and abstention; the
-verifier pairs on the answerer's support checker (``rag.verify``: deterministic checks, plus
+verifier pairs on the answerer's support checker (``rag.support``: deterministic checks, plus
 the LLM judge with ``--answerer llm``); HotpotQA by ``evals.hotpotqa``. The same
 store gives the same numbers on every run, latency aside. ``evals.report`` prints the results and
 writes the Markdown report.
@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from evals.metrics import (
@@ -43,9 +43,10 @@ from evals.metrics import (
     summarise_mean,
     threshold_row,
 )
+from evals.records import RANK_CUTOFFS, Cited, Dataset, DatasetResult, PairItem, PairRecord, QAItem, QARecord
 from rag.errors import InputError
 from rag.types import Answer
-from rag.verify import check_support
+from rag.support import check_support
 
 DATA = Path(__file__).resolve().parent / "data"
 REPO = DATA.parent.parent
@@ -60,100 +61,6 @@ NAMED = {
     "hotpotqa": HOTPOTQA,
 }
 OURS = ("seed", "corpus", "unanswerable", "multiturn", "verifier")
-RANK_CUTOFFS = (1, 3, 5, 10, 40)
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A dataset to run: its name, kind (qa, multiturn, verifier, hotpotqa) and file."""
-
-    name: str
-    kind: str
-    path: Path
-
-
-@dataclass(frozen=True)
-class QAItem:
-    """A question with its gold; ``history`` holds the earlier questions of a conversation."""
-
-    id: str
-    question: str
-    answerable: bool
-    doc: str = ""
-    gold: tuple[str, ...] = ()
-    facts: tuple[str, ...] = ()
-    history: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PairItem:
-    """A labelled (claim, evidence) pair for the support verifier."""
-
-    id: str
-    claim: str
-    evidence: tuple[str, ...]
-    supported: bool
-    kind: str
-
-
-@dataclass(frozen=True)
-class Cited:
-    """One citation of an answer: where it points, whether its quote is exact, whether it hits gold."""
-
-    label: int
-    sentence_id: str
-    path: str
-    title: str
-    start: int
-    end: int
-    quote: str
-    exact: bool
-    gold: bool
-
-
-@dataclass(frozen=True)
-class QARecord:
-    """How one question was answered and scored (metrics are None where undefined)."""
-
-    id: str
-    question: str
-    answerable: bool
-    abstained: bool
-    confidence: float
-    answer: str
-    seconds: float
-    citations: tuple[Cited, ...]
-    doc: str
-    gold: tuple[str, ...]
-    gold_rank: int | None
-    gold_recall: float | None
-    gold_precision: float | None
-    fact_coverage: float | None
-    missing_facts: tuple[str, ...]
-    alce_recall: float | None
-    alce_precision: float | None
-
-
-@dataclass(frozen=True)
-class PairRecord:
-    """The verifier's verdict on one labelled pair."""
-
-    id: str
-    kind: str
-    supported: bool
-    predicted: bool
-    reason: str
-
-
-@dataclass(frozen=True)
-class DatasetResult:
-    """The records and metrics of one dataset; ``facts`` holds what else the run learned."""
-
-    name: str
-    kind: str
-    records: tuple = ()
-    metrics: tuple[Metric, ...] = ()
-    facts: dict = field(default_factory=dict)
 
 
 # ---- datasets ------------------------------------------------------------------------------
@@ -275,7 +182,7 @@ class SourceFiles:
 
 
 def supports(claim: str, evidence: Sequence[str]) -> bool:
-    """The offline judge of ALCE citation quality: ``rag.verify.check_support``."""
+    """The offline judge of ALCE citation quality: ``rag.support.check_support``."""
     return check_support(claim, evidence).supported
 
 
@@ -399,7 +306,7 @@ def run_datasets(datasets: Sequence[Dataset], rag, limit: int | None) -> tuple[l
         except (KeyError, TypeError) as exc:
             raise InputError(f"{dataset.path}: a record lacks {exc}; see evals/data/README.md for the format") from None
         if dataset.kind == "verifier":
-            records = [_judge_pair(p, rag.answerer.checker) for p in progress_bar(items, dataset.name, len(items))]
+            records = [_judge_pair(p, rag.checker()) for p in progress_bar(items, dataset.name, len(items))]
             metrics, facts = pair_summary(records)
             results.append(DatasetResult(dataset.name, "verifier", tuple(records), metrics, facts))
             continue
@@ -445,13 +352,6 @@ def calibration(results: Sequence[DatasetResult], current: float) -> dict | None
 
 
 # ---- output --------------------------------------------------------------------------------
-
-
-# Shared by evals.report and the HotpotQA section of the report (evals.hotpotqa).
-def markdown_cell(text: str, limit: int = 220) -> str:
-    """Text fit for one Markdown table cell: one line, pipes escaped, at most ``limit`` characters."""
-    flat = " ".join(str(text).split()).replace("|", "\\|")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def main(args, rag) -> int:

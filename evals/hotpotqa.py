@@ -31,6 +31,7 @@ from evals.metrics import (
     summarise_mean,
     token_f1,
 )
+from evals.records import markdown_cell as cell
 from rag.errors import InputError
 from rag.types import Answer, content_id
 
@@ -253,7 +254,6 @@ def run(rag, path: Path, limit: int | None, store_dir: Path, progress) -> tuple[
 
 def report_section(records: Sequence[HotpotRecord], facts: dict, shown: int = 30) -> list[str]:
     """Markdown lines for the report: the pooled corpus, then questions citing no supporting paragraph."""
-    from evals.harness import markdown_cell as cell
 
     missed = [r for r in records if not r.title_recall]
     lines = [

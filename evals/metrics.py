@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from rag.text import normalize_space
+
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -135,7 +137,7 @@ def alce_citation_quality(statements: Sequence[tuple[str, Sequence[str]]], judge
 
 
 def _collapse(text: str) -> str:
-    return " ".join(text.split()).lower()
+    return normalize_space(text).lower()
 
 
 def missing_facts(answer: str, facts: Sequence[str]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rag.text import normalize_space
 from rag.types import Chunk, Document, Sentence, content_id
 
 CountTokens = Callable[[str], int]
@@ -25,11 +26,6 @@ class EmbeddingInput:
     chunk: Chunk
     text: str
     sentence_spans: tuple[tuple[int, int], ...]
-
-
-def normalize_space(text: str) -> str:
-    """Collapse every run of whitespace (newlines, nbsp) to one space."""
-    return " ".join(text.split())
 
 
 def title_prefix(document: Document, count_tokens: CountTokens) -> str:

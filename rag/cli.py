@@ -1,6 +1,6 @@
 """The ``rag`` command line: a thin shell that parses, calls ``rag.pipeline.Rag`` and prints.
 
-Every failure a user can cause prints one line on stderr and exits with code 2.
+Every failure a user can cause prints one line on stderr and exits with code 2 (``rag.shell``).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from rag.errors import RagError
-
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from rag.shell import EXIT_OK, EXIT_USAGE, run_guarded
+from rag.text import normalize_space
 
 
 class _Parser(argparse.ArgumentParser):
@@ -134,12 +134,12 @@ def format_answer(answer) -> str:
     if answer.abstained and answer.evidence:
         lines.append("\nClosest evidence (not an answer):")
         for hit in answer.evidence:
-            lines.append(f"  - {hit.title}: “{' '.join(hit.sentence.text.split())}”")
+            lines.append(f"  - {hit.title}: “{normalize_space(hit.sentence.text)}”")
     if answer.citations:
         lines.append("\nSources:")
         for c in answer.citations:
             lines.append(f"  [{c.label}] {c.title} — {c.path} [{c.start}:{c.end}]")
-            lines.append(f"      “{' '.join(c.quote.split())}”")
+            lines.append(f"      “{normalize_space(c.quote)}”")
     return "\n".join(lines)
 
 
@@ -202,29 +202,6 @@ def cmd_eval(args) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "chat": cmd_chat, "sources": cmd_sources, "eval": cmd_eval}
-
-
-def run_guarded(prog: str, body: Callable[[], int]) -> int:
-    """Run a shell's body so a user never sees a traceback.
-
-    RagError -> its one-line message, exit 2; Ctrl-C -> exit 130; anything else -> one line
-    naming the error, exit 1 (``RAG_DEBUG=1`` re-raises it).
-    """
-    try:
-        return body()
-    except RagError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:  # never a traceback in front of a user
-        if os.environ.get("RAG_DEBUG"):
-            raise
-        print(f"{prog}: internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", file=sys.stderr)
-        return EXIT_INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rag.errors import ConfigError
 from rag.types import content_id
 
+PACKAGED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 SPLITTER_VERSION = "sentences-v2"
 CONTEXT_VERSION = "late-chunk-title-v1"
 CONFIG_FILE = "rag.toml"
@@ -28,16 +29,28 @@ class Settings(BaseModel):
         default=60.0, gt=0, le=3600, description="seconds a Chroma server may take to answer one request"
     )
     corpus: tuple[str, ...] = Field(default=("corpus",), description="folders/files ingested by default")
-    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_model: str = Field(
+        default=PACKAGED_EMBEDDING_MODEL,
+        description="all-MiniLM-L6-v2 (the packaged model) or the folder of a local sentence-transformers model",
+    )
     embedding_window: int = Field(default=256, ge=16, description="model window in word pieces")
     threads: int = Field(default=1, ge=1, le=64)
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto", description="bf16 where the CPU has native bf16 (avx512_bf16), else fp32"
+    )
     batch_size: int = Field(default=16, ge=1)
-    dense_candidates: int = Field(default=40, ge=1)
-    lexical_candidates: int = Field(default=40, ge=1)
+    dense_candidates: int = Field(default=40, ge=1, description="nearest sentences asked of Chroma")
+    chunk_candidates: int = Field(default=10, ge=0, description="nearest chunks asked of Chroma")
+    lexical_candidates: int = Field(default=40, ge=1, description="best BM25 sentences")
     rrf_k: int = Field(default=60, ge=1)
+    retrieve_limit: int = Field(default=40, ge=1, description="fused sentences handed to the reranker")
+    reranker: Literal["features", "reader"] = "features"
     max_sources: int = Field(default=3, ge=1, le=10)
-    abstain_threshold: float = Field(default=0.47, description="calibrated on evals/, see README")
+    abstain_threshold: float = Field(default=0.47, description="the gate for the features reranker; see README")
     answerer: Literal["extractive", "llm"] = "extractive"
+    verifier: Literal["auto", "deterministic", "judged"] = Field(
+        default="auto", description="support checker: auto = judged by the LLM with the llm answerer, else deterministic"
+    )
     max_file_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1, description="larger files are skipped (16 MiB of text embeds for ~1 h here)"
     )
@@ -54,6 +67,10 @@ class Settings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value or None
 
+    def gate_threshold(self) -> float:
+        """The evidence score under which the configured reranker's answer abstains."""
+        return self.abstain_threshold
+
     def fingerprint(self) -> str:
         """Hash of every setting that changes the stored vectors; names the collections."""
         return content_id(
@@ -67,6 +84,7 @@ _ENV = {
     "RAG_STORE_TIMEOUT": "store_timeout",
     "RAG_THREADS": "threads",
     "RAG_ANSWERER": "answerer",
+    "RAG_RERANKER": "reranker",
     "RAG_LLM_URL": "llm_url",
     "RAG_LLM_MODEL": "llm_model",
 }

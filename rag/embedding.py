@@ -52,6 +52,22 @@ def packaged_model_path() -> Path:
     return path
 
 
+def model_path(name: str) -> Path:
+    """The folder of the embedding model a setting names: the packaged all-MiniLM-L6-v2, or a
+    local sentence-transformers folder (no hub access)."""
+    from rag.config import PACKAGED_EMBEDDING_MODEL
+
+    if name == PACKAGED_EMBEDDING_MODEL:
+        return packaged_model_path()
+    folder = Path(name).expanduser()
+    if not (folder / "tokenizer.json").is_file() or not (folder / "config.json").is_file():
+        raise ModelError(
+            f"embedding_model {name!r} is neither {PACKAGED_EMBEDDING_MODEL} nor a folder holding a "
+            "sentence-transformers model (config.json, tokenizer.json); fix the setting"
+        )
+    return folder
+
+
 def load_tokenizer(model_path: Path):
     """The model's own word-piece tokenizer, without the file's 128-token truncation and padding."""
     from tokenizers import Tokenizer
@@ -63,13 +79,14 @@ def load_tokenizer(model_path: Path):
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 on the CPU; the tokenizer loads at once, the network lazily."""
+    """A sentence-transformers model on the CPU (by default the packaged all-MiniLM-L6-v2); the
+    tokenizer loads at once, the network lazily."""
 
-    name = "all-MiniLM-L6-v2"
     dimension = 384
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, batch_size: int = 16):
         self.model_path = model_path or packaged_model_path()
+        self.name = self.model_path.name
         self.threads = threads
         self.batch_size = batch_size
         self._model = None
@@ -94,6 +111,7 @@ class SentenceTransformerEmbedder:
             except (OSError, ValueError) as exc:
                 raise ModelError(f"cannot load the embedding model from {self.model_path}: {exc}") from None
             self.window = int(self._model.max_seq_length)
+            self.dimension = int(self._model.get_embedding_dimension() or self.dimension)
         return self._model
 
     def count_tokens(self, text: str) -> int:

@@ -4,7 +4,7 @@ The model sees the evidence as ``[n] sentence`` lines and a one-shot example, an
 labels after each sentence. Its output is parsed into sentences; labels it was never given
 are removed; a sentence left without a label is dropped. ``rag.verify`` then checks every
 remaining sentence against the sentences it cites. Abstention comes from the evidence gate
-(``Answerer.answer``) and from verification, never from asking the model nicely.
+and from verification, never from asking the model nicely.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from rag.answering import Answerer, Draft, Evidence, OnToken
-from rag.chunking import normalize_space
-from rag.text import known_names, names
-from rag.types import Hit
-from rag.verify import JudgedSupportChecker, check_support
+from rag.answering import OnToken
+from rag.sentences import sentence_texts
+from rag.support import check_support, context_of
+from rag.text import known_names, names, normalize_space
+from rag.types import Draft, DraftSentence, Evidence, Hit
 
 NOT_IN_DOCUMENTS = "NOT IN DOCUMENTS"
 INSTRUCTIONS = (
@@ -37,7 +37,6 @@ _LABELS = r"\d+(?:\s*,\s*\d+)*"
 _ONE_MARKER = rf"\[\s*{_LABELS}\s*\]"
 _BETWEEN_MARKERS = r"\s*(?:,|;|and)?\s*"  # "[1][2]", "[1], [2]", "[1] and [2]"
 _MARKERS_AFTER_STOP = re.compile(rf"([.!?])\s*((?:{_ONE_MARKER}(?:{_BETWEEN_MARKERS}(?=\[))?)+)")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[]?[A-Z0-9])")
 _MARKER = re.compile(rf"\[\s*({_LABELS})\s*\]")
 _MARKER_AND_SEPARATOR = re.compile(rf"\s*{_ONE_MARKER}(?:{_BETWEEN_MARKERS}(?=\[))?")
 
@@ -79,7 +78,7 @@ def parse_answer(text: str, allowed: int) -> list[tuple[str, tuple[int, ...]]]:
     """Split model output into (sentence without markers, labels within 1..allowed)."""
     text = _MARKERS_AFTER_STOP.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", text.strip())
     parsed = []
-    for piece in _SENTENCE_END.split(normalize_space(text)):
+    for piece in sentence_texts(normalize_space(text)):
         labels: list[int] = []
         for group in _MARKER.findall(piece):
             for number in group.split(","):
@@ -93,13 +92,12 @@ def parse_answer(text: str, allowed: int) -> list[tuple[str, tuple[int, ...]]]:
     return parsed
 
 
-class LLMAnswerer(Answerer):
+class LLMAnswerer:
     """Answers in the model's words; every kept sentence cites labelled evidence."""
 
     name = "llm"
 
-    def __init__(self, threshold: float, llm, prompt_tokens: int = 1800, max_evidence: int = 6, judge_llm=None):
-        super().__init__(threshold, checker=JudgedSupportChecker(judge_llm or llm.model_copy(update={"max_tokens": 4})))
+    def __init__(self, llm, prompt_tokens: int = 1800, max_evidence: int = 6):
         self.llm = llm
         self.prompt_tokens = prompt_tokens
         self.max_evidence = max_evidence
@@ -112,14 +110,16 @@ class LLMAnswerer(Answerer):
             if on_token and response.delta:
                 on_token(response.delta)
         if NOT_IN_DOCUMENTS in output.upper():
-            return Draft(sentences=(), abstained=True, confidence=evidence[0].confidence, note="the model found no answer")
+            return Draft(sentences=(), note="the model found no answer")
         retrieved = [e.hit for e in evidence]
         sentences = tuple(
-            (text, with_antecedents(text, attribute(text, tuple(labelled[n - 1].hit for n in labels), labelled), retrieved))
+            DraftSentence(
+                text, with_antecedents(text, attribute(text, tuple(labelled[n - 1].hit for n in labels), labelled), retrieved)
+            )
             for text, labels in parse_answer(output, len(labelled))
             if labels
         )
-        return Draft(sentences=sentences, abstained=not sentences, confidence=evidence[0].confidence)
+        return Draft(sentences=sentences)
 
 
 def attribute(text: str, cited: tuple[Hit, ...], labelled: Sequence[Evidence]) -> tuple[Hit, ...]:
@@ -130,15 +130,15 @@ def attribute(text: str, cited: tuple[Hit, ...], labelled: Sequence[Evidence]) -
     to evidence it was shown and only when the same support check passes for it alone; if none
     does, the original citations stay and verification drops the sentence.
     """
-    if check_support(text, [h.sentence.text for h in cited], _context(cited)).supported:
+    if check_support(text, [h.sentence.text for h in cited], context_of(cited)).supported:
         if len(cited) > 1:
             # Keep only the citations that support the sentence alone, when there are any:
             # a model that cites [1]-[6] for a fact in [2] would otherwise cite five bystanders.
-            alone = tuple(h for h in cited if check_support(text, [h.sentence.text], _context((h,))).supported)
+            alone = tuple(h for h in cited if check_support(text, [h.sentence.text], context_of((h,))).supported)
             return alone or cited
         return cited
     for item in labelled:
-        if check_support(text, [item.hit.sentence.text], _context((item.hit,))).supported:
+        if check_support(text, [item.hit.sentence.text], context_of((item.hit,))).supported:
             return (item.hit,)
     return cited
 
@@ -162,6 +162,3 @@ def with_antecedents(text: str, cited: tuple[Hit, ...], retrieved: Sequence[Hit]
         return cited
     return tuple(sorted((*cited, *added), key=lambda h: (h.path, h.sentence.start)))
 
-
-def _context(hits: Sequence[Hit]) -> str:
-    return " ".join(f"{h.title} {h.context}" for h in hits)

@@ -1,202 +1,126 @@
-"""Files -> Document: decoding, header metadata, stable ids and the reasons a file is skipped."""
+"""The ingest stage: files -> documents -> sentences -> chunks -> vectors -> the store.
+
+New files are added, changed ones replaced, unchanged ones skipped (by content hash);
+unreadable files are reported and the rest still ingests. Chunks of several small documents
+share one embedding batch, and store writes run on one background thread, in order, while
+the next batch embeds.
+"""
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import os
-import re
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from rag.types import Document, SkippedFile, content_id
+from rag.chunking import EmbeddingInput, chunk_document, sentence_budget
+from rag.files import FileRejected, document_id, find_files, load_document
+from rag.sentences import split_sentences
+from rag.text import normalize_space
+from rag.types import Document, DocumentRecord, IngestReport, Sentence, SkippedFile
 
-TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
-SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
-DEFAULT_EXCLUDES = ("README*", "MANIFEST*", ".*")
-_HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z ]{0,30}):[ \t]*(.*)")
-_HEADER_RULE = re.compile(r"-{3,}[ \t]*$")
-
-
-class FileRejected(Exception):
-    """Raised by ``load_document`` with the one-line reason a file cannot be ingested."""
+Progress = Callable[[int, int, str], None]
 
 
-def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_EXCLUDES) -> tuple[
-    list[Path], list[SkippedFile]
-]:
-    """Expand folders recursively into supported files (sorted); report paths that cannot be used.
+@dataclass(frozen=True)
+class Prepared:
+    """A document cut into sentences and chunks, waiting for its vectors."""
 
-    Files named explicitly are taken even when a folder walk would exclude them.
-    """
-    found: dict[str, Path] = {}
-    skipped: list[SkippedFile] = []
-    for given in paths:
-        path = Path(given)
-        if not os.path.lexists(path):
-            skipped.append(SkippedFile(str(given), "no such file or folder"))
-        elif path.is_dir():
-            for file in _walk(path, excludes, skipped):
-                try:
-                    found.setdefault(str(file.resolve()), file)
-                except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
-                    skipped.append(SkippedFile(str(file), "symlink loop: the link never reaches a file"))
-        elif path.is_file():
-            if path.suffix.lower() in SUFFIXES:
-                found.setdefault(str(path.resolve()), path)
-            else:
-                skipped.append(SkippedFile(str(given), f"unsupported type {path.suffix or '(none)'}; use .txt, .md, .html or .pdf"))
-        else:
-            skipped.append(SkippedFile(str(given), "not a regular file (broken link or special file)"))
-    return [found[k] for k in sorted(found)], skipped
+    document: Document
+    sentences: tuple[Sentence, ...]
+    inputs: tuple[EmbeddingInput, ...]
+    replaces: DocumentRecord | None
 
 
-def _walk(folder: Path, excludes: tuple[str, ...], skipped: list[SkippedFile]) -> Iterator[Path]:
+def ingest_files(
+    store, embedder, settings, paths: Iterable[str | Path], prune: bool = False, progress: Progress | None = None
+) -> IngestReport:
+    """Bring the store in line with ``paths``; with ``prune``, remove documents whose file is
+    gone (or is no longer found under a given folder). The caller holds the store for writing."""
+    started = time.perf_counter()
+    paths = [Path(p) for p in paths]
+    files, skipped = find_files(paths)
+    added, updated, unchanged, removed = [], [], [], []
+    store.delete_orphans()
+    records = store.document_records()
+    window = settings.embedding_window
+    budget = sentence_budget(window)
+
+    def fits(text: str) -> bool:
+        return embedder.count_tokens(normalize_space(text)) <= budget
+
     seen: set[str] = set()
+    pending: list[Prepared] = []
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-store-writer")
+    writes: list[Future] = []
 
-    def on_error(error: OSError) -> None:
-        skipped.append(SkippedFile(str(error.filename or folder), f"cannot read folder: {error.strerror}"))
-
-    for root, dirs, files in os.walk(folder, onerror=on_error, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:  # a symlink loop or a folder linked twice
-            skipped.append(SkippedFile(root, "symlink loop: folder already visited"))
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not _excluded(d, excludes))
-        for name in sorted(files):
-            if _excluded(name, excludes):
-                continue
-            path = Path(root) / name
-            if path.suffix.lower() in SUFFIXES:
-                yield path
-
-
-def _excluded(name: str, excludes: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) for pattern in excludes)
-
-
-def document_id(path: Path) -> str:
-    """A document's id: a hash of its absolute path, so an edited file keeps its id."""
-    return content_id("doc", str(path.resolve()))
-
-
-def load_document(path: Path, max_bytes: int) -> Document:
-    """Read and decode one file; raise FileRejected with a one-line reason if it cannot be used."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise FileRejected(
-                f"too large ({size / 2**20:.1f} MiB > {max_bytes / 2**20:.1f} MiB limit); split it or raise max_file_bytes"
+    def flush() -> None:
+        """Embed the pending documents' chunks in one batch, then queue each document's write."""
+        vectors = embedder.embed_chunks([item for p in pending for item in p.inputs])
+        for prepared in pending:
+            mine, vectors[: len(prepared.inputs)] = vectors[: len(prepared.inputs)], []
+            writes.append(
+                writer.submit(
+                    store.put_document,
+                    prepared.document,
+                    prepared.sentences,
+                    prepared.inputs,
+                    mine,
+                    replace=prepared.replaces is not None,
+                )
             )
-        raw = path.read_bytes()
-    except FileRejected:
-        raise
-    except PermissionError:
-        raise FileRejected("permission denied; make the file readable") from None
-    except OSError as exc:
-        raise FileRejected(f"cannot read: {exc.strerror or exc}") from None
-    if not raw.strip():
-        raise FileRejected("empty file")
-    suffix = path.suffix.lower()
-    content_hash = hashlib.sha256(raw).hexdigest()
-    if suffix == ".pdf":
-        text, kind = _pdf_text(raw), "pdf"
-    elif suffix in (".html", ".htm"):
-        text, kind = _html_text(_decode(raw, path)), "html"
-    else:
-        # The same newline translation as Path.read_text, so offsets index read_text("utf-8").
-        text = _decode(raw, path).replace("\r\n", "\n").replace("\r", "\n")
-        kind = "txt" if suffix == ".txt" else "md"
-    meta, body_start = parse_header(text)
-    if not text[body_start:].strip():
-        raise FileRejected("no text after the header" if body_start else "no extractable text")
-    return Document(
-        doc_id=document_id(path),
-        path=str(path.resolve()),
-        title=meta.get("title") or _fallback_title(text, body_start, path),
-        text=text,
-        content_hash=content_hash,
-        body_start=body_start,
-        source=meta.get("source") or meta.get("original url") or "",
-        licence=meta.get("licence") or meta.get("license") or "",
-        kind=kind,
+            (updated if prepared.replaces else added).append(prepared.document.path)
+        pending.clear()
+        while writes and writes[0].done():
+            writes.pop(0).result()  # surface a failed write now
+
+    try:
+        for done, path in enumerate(files):
+            if progress:
+                progress(done, len(files), str(path))
+            doc_id = document_id(path)
+            seen.add(doc_id)
+            try:
+                document = load_document(path, settings.max_file_bytes)
+            except FileRejected as reason:
+                skipped.append(SkippedFile(str(path), str(reason)))
+                continue
+            record = records.get(doc_id)
+            if record and record.content_hash == document.content_hash:
+                unchanged.append(document.path)
+                continue
+            sentences = split_sentences(document, fits)
+            inputs = chunk_document(document, sentences, embedder.count_tokens, window)
+            pending.append(Prepared(document, sentences, inputs, record))
+            if sum(len(p.inputs) for p in pending) >= settings.batch_size:
+                flush()
+        if pending:
+            flush()
+        for write in writes:
+            write.result()
+    finally:
+        writer.shutdown(wait=True)
+    if progress:
+        progress(len(files), len(files), "")
+    if prune:
+        folders = [str(p.resolve()) + os.sep for p in paths if p.is_dir()]
+        for doc_id, record in store.document_records().items():
+            gone = not Path(record.path).exists()
+            dropped = doc_id not in seen and any(record.path.startswith(f) for f in folders)
+            if gone or dropped:
+                store.delete_document(doc_id)
+                removed.append(record.path)
+    counts = store.counts()
+    return IngestReport(
+        added=tuple(added),
+        updated=tuple(updated),
+        unchanged=tuple(unchanged),
+        removed=tuple(removed),
+        skipped=tuple(skipped),
+        documents=counts["documents"],
+        sentences=counts["sentences"],
+        chunks=counts["chunks"],
+        seconds=time.perf_counter() - started,
     )
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise FileRejected("UTF-16 text; convert it: iconv -f UTF-16 -t UTF-8 IN > OUT")
-    if b"\x00" in raw[:8192]:
-        raise FileRejected("binary file (contains NUL bytes), not text")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileRejected(
-            f"not UTF-8 (bad byte at offset {exc.start}; latin-1?); convert it: iconv -f LATIN1 -t UTF-8 IN > OUT"
-        ) from None
-
-
-def _html_text(html: str) -> str:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
-        tag.decompose()
-    blocks = [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in soup.get_text("\n").splitlines()]
-    body = "\n\n".join(b for b in blocks if b)
-    return f"Title: {title}\n-----\n{body}\n" if title else body + "\n"
-
-
-def _pdf_text(raw: bytes) -> str:
-    import io
-    import logging
-
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
-        raise FileRejected(f"unreadable PDF ({type(exc).__name__}); re-export it") from None
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text.strip():
-        raise FileRejected("PDF has no text layer (scanned image?); run OCR first")
-    title = (reader.metadata.title if reader.metadata else None) or ""
-    return f"Title: {title.strip()}\n-----\n{text}\n" if title.strip() else text + "\n"
-
-
-def parse_header(text: str) -> tuple[dict[str, str], int]:
-    """A leading ``Key: value`` block closed by a ``-----`` line -> (lower-case keys, body offset).
-
-    Lines inside the block that are not ``Key: value`` continue the previous value.
-    """
-    meta: dict[str, str] = {}
-    key = ""
-    pos = 0
-    for line in text.splitlines(keepends=True)[:80]:
-        stripped = line.strip()
-        pos += len(line)
-        if _HEADER_RULE.fullmatch(stripped) and meta:
-            return meta, pos
-        match = _HEADER_LINE.fullmatch(stripped)
-        if match:
-            key = match.group(1).strip().lower()
-            meta[key] = match.group(2).strip()
-        elif key and stripped:
-            meta[key] = f"{meta[key]} {stripped}".strip()
-        elif not key:
-            return {}, 0
-    return {}, 0
-
-
-def _fallback_title(text: str, body_start: int, path: Path) -> str:
-    for line in text[body_start:].splitlines():
-        stripped = line.strip().lstrip("#").strip()
-        if stripped:
-            return stripped[:120] if line.lstrip().startswith("#") else path.stem.replace("-", " ").replace("_", " ")
-    return path.stem

@@ -1,18 +1,17 @@
-"""The one place that knows the order of the stages; the API, CLI and UI all call ``Rag``."""
+"""The one place that knows the order of the stages and the policy between them; the API, the
+command line and the UI all call ``Rag``."""
 
 from __future__ import annotations
 
 import os
 import re
 import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from rag.config import Settings, load_settings
 from rag.errors import InputError, StoreError
-from rag.types import Answer, Document, IngestReport, SkippedFile, SourceInfo, Turn
+from rag.types import Answer, Document, IngestReport, SourceInfo, Turn
 
 MAX_QUESTION_CHARS = 2000
 ANSWERERS = ("extractive", "llm")
@@ -43,13 +42,24 @@ class Rag:
     """
 
     def __init__(
-        self, settings: Settings | None = None, embedder=None, answerer=None, client=None, create_store: bool = True
+        self,
+        settings: Settings | None = None,
+        embedder=None,
+        client=None,
+        create_store: bool = True,
+        reranker=None,
+        answerers: Mapping[str, object] | None = None,
+        checkers: Mapping[str, object] | None = None,
     ):
+        """Parts not given are built from ``settings`` on first use; ``answerers`` and
+        ``checkers`` (by answerer name) replace the ones settings would choose."""
         self.settings = settings or load_settings()
         self.create_store = create_store
         self._embedder = embedder
-        self._answerer = answerer
         self._client = client
+        self._reranker = reranker
+        self._answerers = dict(answerers or {})
+        self._checkers = dict(checkers or {})
         self._store = None
         self._index = None
         self._documents: dict[str, Document | None] = {}
@@ -69,10 +79,12 @@ class Rag:
     def embedder(self):
         with self._lock:
             if self._embedder is None:
-                from rag.embedding import SentenceTransformerEmbedder
+                from rag.embedding import SentenceTransformerEmbedder, model_path
 
                 self._embedder = SentenceTransformerEmbedder(
-                    threads=self.settings.threads, batch_size=self.settings.batch_size
+                    model_path=model_path(self.settings.embedding_model),
+                    threads=self.settings.threads,
+                    batch_size=self.settings.batch_size,
                 )
             return self._embedder
 
@@ -86,11 +98,28 @@ class Rag:
             return self._store
 
     @property
-    def answerer(self):
+    def reranker(self):
+        """The configured reranker."""
         with self._lock:
-            if self._answerer is None:
-                self._answerer = make_answerer(self.settings)
-            return self._answerer
+            if self._reranker is None:
+                self._reranker = make_reranker(self.settings)
+            return self._reranker
+
+    def answerer(self, name: str | None = None):
+        """The composer named ``name`` (default: the configured one), built once."""
+        name = name or self.settings.answerer
+        with self._lock:
+            if name not in self._answerers:
+                self._answerers[name] = make_answerer(self.settings, name)
+            return self._answerers[name]
+
+    def checker(self, answerer: str | None = None):
+        """The support checker that verifies answers of ``answerer`` (settings ``verifier``)."""
+        name = answerer or self.settings.answerer
+        with self._lock:
+            if name not in self._checkers:
+                self._checkers[name] = make_checker(self.settings, name)
+            return self._checkers[name]
 
     def close(self) -> None:
         """Release the store (another process may then write to an embedded folder); the next
@@ -131,94 +160,35 @@ class Rag:
         ``prune``, documents whose file is gone (or is no longer found under a given folder)
         are removed.
         """
-        from rag.chunking import chunk_document, normalize_space, sentence_budget
-        from rag.ingest import FileRejected, document_id, find_files, load_document
-        from rag.sentences import split_sentences
+        from rag.ingest import ingest_files
 
-        started = time.perf_counter()
-        paths = [Path(p) for p in paths]
-        files, skipped = find_files(paths)
-        added, updated, unchanged, removed = [], [], [], []
         with self._ingest_lock, self.store.writing():
-            store = self.store
-            store.delete_orphans()
-            records = store.document_records()
-            embedder = self.embedder
-            window = self.settings.embedding_window
-            budget = sentence_budget(window)
-
-            def fits(text: str) -> bool:
-                return embedder.count_tokens(normalize_space(text)) <= budget
-
-            seen: set[str] = set()
-            pending: list[tuple] = []  # documents chunked but not yet embedded
-            # Store writes run on one background thread, in order, while the next batch embeds.
-            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-store-writer")
-            writes: list[Future] = []
-
-            def flush() -> None:
-                """Embed the pending documents' chunks in one batch, then queue each document's write."""
-                vectors = embedder.embed_chunks([item for _, _, inputs, _ in pending for item in inputs])
-                for document, sentences, inputs, record in pending:
-                    mine, vectors[: len(inputs)] = vectors[: len(inputs)], []
-                    writes.append(
-                        writer.submit(store.put_document, document, sentences, inputs, mine, replace=record is not None)
-                    )
-                    (updated if record else added).append(document.path)
-                pending.clear()
-                while writes and writes[0].done():
-                    writes.pop(0).result()  # surface a failed write now
-
-            for done, path in enumerate(files):
-                if progress:
-                    progress(done, len(files), str(path))
-                doc_id = document_id(path)
-                seen.add(doc_id)
-                try:
-                    document = load_document(path, self.settings.max_file_bytes)
-                except FileRejected as reason:
-                    skipped.append(SkippedFile(str(path), str(reason)))
-                    continue
-                record = records.get(doc_id)
-                if record and record.get("content_hash") == document.content_hash:
-                    unchanged.append(document.path)
-                    continue
-                sentences = split_sentences(document, fits)
-                inputs = chunk_document(document, sentences, embedder.count_tokens, window)
-                pending.append((document, sentences, inputs, record))
-                # Chunks of several small documents share one embedding batch.
-                if sum(len(p[2]) for p in pending) >= self.settings.batch_size:
-                    flush()
             try:
-                if pending:
-                    flush()
-                for write in writes:
-                    write.result()
+                return ingest_files(self.store, self.embedder, self.settings, paths, prune, progress)
             finally:
-                writer.shutdown(wait=True)
-            if progress:
-                progress(len(files), len(files), "")
-            if prune:
-                folders = [str(p.resolve()) + os.sep for p in paths if p.is_dir()]
-                for doc_id, record in store.document_records().items():
-                    gone = not Path(record["path"]).exists()
-                    dropped = doc_id not in seen and any(record["path"].startswith(f) for f in folders)
-                    if gone or dropped:
-                        store.delete_document(doc_id)
-                        removed.append(record["path"])
-            self._invalidate()
-            counts = store.counts()
-        return IngestReport(
-            added=tuple(added),
-            updated=tuple(updated),
-            unchanged=tuple(unchanged),
-            removed=tuple(removed),
-            skipped=tuple(skipped),
-            documents=counts["documents"],
-            sentences=counts["sentences"],
-            chunks=counts["chunks"],
-            seconds=time.perf_counter() - started,
-        )
+                self._invalidate()
+
+    def ingest_uploads(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
+        """Copy uploaded files into the upload folder beside the store and index them; a file
+        that cannot be ingested is removed again (a replaced one comes back) and nothing else
+        changes."""
+        from rag.uploads import stage_upload, upload_folder
+
+        folder = upload_folder(self.settings.store_dir)
+        staged = [stage_upload(Path(p), folder) for p in paths]
+        try:
+            report = self.ingest([s.target for s in staged], progress=progress)
+        except BaseException:
+            for upload in staged:
+                upload.undo()
+            raise
+        rejected = {os.path.abspath(s.path) for s in report.skipped}
+        for upload in staged:
+            if str(upload.target) in rejected:
+                upload.undo()
+            else:
+                upload.commit()
+        return report
 
     # ---- asking ----------------------------------------------------------------------------
 
@@ -226,28 +196,45 @@ class Rag:
         self,
         question: str,
         history: Sequence[Turn | tuple[str, str]] = (),
-        answerer=None,
+        answerer: str | None = None,
         on_token: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer ``question`` from the indexed documents, every sentence cited and verified.
 
+        The stages, in order: condense a follow-up into a retrieval query -> retrieve ->
+        rerank -> gate (abstain on weak evidence) -> compose -> cite -> verify -> abstain if
+        nothing survives. ``answerer`` names the composer (default: the configured one);
         ``on_token`` receives generated text as it streams (LLM answerer only); the returned
         answer is the verified one, which may differ from the stream.
         """
+        from rag.citing import abstention, cite
         from rag.conversation import retrieval_query
+        from rag.rerank import answer_like
         from rag.retrieval import Retriever
         from rag.verify import verify_answer
 
         question = clean_question(question)
+        name = answerer or self.settings.answerer
+        composer = self.answerer(name)
         turns = [t if isinstance(t, Turn) else Turn(*t) for t in history]
         query = retrieval_query(question, turns)
         index = self._lexical_index()
         if not index.sentences:
             raise StoreError("the index is empty; ingest documents first: rag ingest PATH")
         hits = Retriever(self.store, self.embedder, index, self.settings).retrieve(query)
-        answerer = answerer or self.answerer
-        draft = answerer.answer(question, query, hits, index.term_idf, on_token)
-        return verify_answer(draft, self.document, answerer.checker)
+        candidates = answer_like(hits)
+        evidence = self.reranker.rerank(question, query, candidates, index.term_idf)
+        best = evidence[0].score if evidence else 0.0
+        if best < self.settings.gate_threshold():
+            return abstention(question, query, candidates, best, answerer=name)
+        draft = composer.compose(question, evidence, on_token)
+        if not draft.sentences:
+            return abstention(question, query, candidates, best, draft.note, name)
+        verification = verify_answer(cite(question, query, draft, hits, best, name), self.document, self.checker(name))
+        if not verification.answer.sentences:
+            problem = verification.problem or "no sentence passed verification"
+            return abstention(question, query, candidates, best, problem, name)
+        return verification.answer
 
     def document(self, doc_id: str) -> Document | None:
         """A stored document with its text as ingested (cached)."""
@@ -265,16 +252,38 @@ class Rag:
         return self.store.counts()["documents"] == 0
 
 
+def make_reranker(settings: Settings):
+    """The reranker named in settings."""
+    from rag.rerank import FeatureReranker
+
+    if settings.reranker == "features":
+        return FeatureReranker()
+    raise InputError(f"unknown reranker {settings.reranker!r}; use features")
+
+
 def make_answerer(settings: Settings, name: str | None = None):
-    """The answerer named in settings (or ``name``)."""
+    """The composer named in settings (or ``name``)."""
     from rag.answering import ExtractiveAnswerer
 
     chosen = name or settings.answerer
     if chosen == "extractive":
-        return ExtractiveAnswerer(threshold=settings.abstain_threshold)
+        return ExtractiveAnswerer(floor=settings.gate_threshold())
     if chosen == "llm":
         from rag.generate import LLMAnswerer
         from rag.llm import make_llm
 
-        return LLMAnswerer(settings.abstain_threshold, make_llm(settings), settings.llm_prompt_tokens)
+        return LLMAnswerer(make_llm(settings), settings.llm_prompt_tokens)
     raise InputError(f"unknown answerer {chosen!r}; use extractive or llm")
+
+
+def make_checker(settings: Settings, answerer: str):
+    """The support checker for answers of ``answerer``: settings ``verifier``; ``auto`` lets the
+    LLM judge answers the LLM wrote and checks extractive ones deterministically."""
+    from rag.support import JudgedSupportChecker, SupportChecker
+
+    judged = settings.verifier == "judged" or (settings.verifier == "auto" and answerer == "llm")
+    if not judged:
+        return SupportChecker()
+    from rag.llm import make_llm
+
+    return JudgedSupportChecker(make_llm(settings).model_copy(update={"max_tokens": 4}))

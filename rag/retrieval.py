@@ -1,6 +1,6 @@
 """Hybrid retrieval: dense (sentence and chunk vectors in Chroma) + BM25, fused by rank.
 
-BM25 indexes each sentence with its context window (document title, the previous sentence and
+BM25 (the ``bm25s`` library) indexes each sentence with its context window (document title, the previous sentence and
 the sentence itself, the sentence counted twice), so "He warned that…" is found by a question
 naming the person the previous sentence introduced.
 """
@@ -34,34 +34,36 @@ class DocInfo:
 
 
 class LexicalIndex:
-    """BM25 over sentence windows, held in memory, built from the stored sentences."""
+    """BM25 (``bm25s``, Lucene's formula) over sentence windows, built from the stored sentences."""
 
     def __init__(self, sentences: Sequence[Sentence], docs: dict[str, DocInfo]):
         self.sentences = list(sentences)
         self.docs = docs
         self.by_id = {s.sentence_id: i for i, s in enumerate(self.sentences)}
-        self.window_terms: list[Counter] = []
-        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
         title_terms = {doc_id: content_terms(info.title) for doc_id, info in docs.items()}
+        windows: list[list[str]] = []
+        document_frequency: Counter = Counter()
         previous: Sentence | None = None
-        for i, sentence in enumerate(self.sentences):
-            terms = Counter(content_terms(sentence.text))
-            terms.update(terms)  # the sentence itself counts twice
+        for sentence in self.sentences:
+            own = content_terms(sentence.text)
+            window = own + own  # the sentence itself counts twice
             if previous is not None and previous.doc_id == sentence.doc_id:
-                terms.update(content_terms(previous.text))
-            terms.update(title_terms.get(sentence.doc_id, []))
-            self.window_terms.append(terms)
-            for term, tf in terms.items():
-                postings[term].append((i, tf))
+                window += content_terms(previous.text)
+            window += title_terms.get(sentence.doc_id, [])
+            windows.append(window)
+            document_frequency.update(set(window))
             previous = sentence
-        self.postings = dict(postings)
-        self.lengths = [sum(t.values()) for t in self.window_terms]
-        self.average_length = (sum(self.lengths) / len(self.lengths)) if self.lengths else 1.0
         total = len(self.sentences)
         self.idf = {
-            term: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for term, p in self.postings.items()
+            term: math.log(1 + (total - df + 0.5) / (df + 0.5)) for term, df in document_frequency.items()
         }
         self.max_idf = math.log(1 + (total + 0.5) / 0.5) if total else 1.0
+        self._bm25 = None
+        if total:
+            import bm25s
+
+            self._bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+            self._bm25.index(windows, show_progress=False)
 
     def term_idf(self, term: str) -> float:
         """IDF of a term; unseen terms get the maximum (they are the most specific)."""
@@ -76,17 +78,20 @@ class LexicalIndex:
         return before if before.doc_id == sentence.doc_id else None
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Top-k (sentence position, BM25 score)."""
-        scores: dict[int, float] = defaultdict(float)
-        for term in set(content_terms(query)):
-            postings = self.postings.get(term)
-            if not postings:
-                continue
-            idf = self.idf[term]
-            for i, tf in postings:
-                norm = BM25_K1 * (1 - BM25_B + BM25_B * self.lengths[i] / self.average_length)
-                scores[i] += idf * tf * (BM25_K1 + 1) / (tf + norm)
-        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+        """Top-k (sentence position, BM25 score) among sentences sharing a term with the query."""
+        import numpy as np
+
+        if self._bm25 is None:
+            return []
+        terms = sorted({t for t in content_terms(query) if t in self.idf})
+        if not terms:
+            return []
+        scores = self._bm25.get_scores(terms)
+        matching = np.flatnonzero(scores > 0)
+        if len(matching) > k:
+            matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
+        ranked = sorted(matching.tolist(), key=lambda i: (-float(scores[i]), i))
+        return [(i, float(scores[i])) for i in ranked[:k]]
 
 
 class Retriever:
@@ -98,8 +103,9 @@ class Retriever:
         self.index = index
         self.settings = settings
 
-    def retrieve(self, query: str, limit: int = 40) -> list[Hit]:
-        """The ``limit`` best sentences for ``query`` with their fused scores and similarities."""
+    def retrieve(self, query: str) -> list[Hit]:
+        """The ``settings.retrieve_limit`` best sentences for ``query`` with their fused scores
+        and similarities."""
         import numpy as np
 
         if not self.index.sentences:
@@ -113,7 +119,7 @@ class Retriever:
             fused[hit.node_id] += 1.0 / (k + rank)
             dense_rank[hit.node_id] = rank
             similarity[hit.node_id] = hit.similarity
-        for rank, hit in enumerate(self.store.query_chunks(vector, 10), 1):
+        for rank, hit in enumerate(self.store.query_chunks(vector, self.settings.chunk_candidates), 1):
             for sentence_id in str(hit.metadata.get("sentence_ids", "")).split(","):
                 if sentence_id in self.index.by_id:
                     fused[sentence_id] += CHUNK_WEIGHT / (k + rank)
@@ -122,7 +128,7 @@ class Retriever:
             sentence_id = self.index.sentences[position].sentence_id
             fused[sentence_id] += 1.0 / (k + rank)
             lexical_rank[sentence_id] = rank
-        best = sorted((sid for sid in fused if sid in self.index.by_id), key=lambda s: (-fused[s], s))[:limit]
+        best = sorted((sid for sid in fused if sid in self.index.by_id), key=lambda s: (-fused[s], s))[: self.settings.retrieve_limit]
         missing = [sid for sid in best if sid not in similarity]
         for sid, stored in self.store.sentence_embeddings(missing).items():
             similarity[sid] = float(np.dot(np.asarray(stored, dtype="float32"), vector))

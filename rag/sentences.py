@@ -98,6 +98,11 @@ def split_sentences(document: Document, fits: Fits | None = None) -> tuple[Sente
     )
 
 
+def sentence_texts(text: str) -> list[str]:
+    """The sentences of a plain text (a model's answer, say) by the same rules, as strings."""
+    return [text[a:b] for start, end in _blocks(text, 0) for a, b in _sentence_spans(text, start, end)]
+
+
 def _blocks(text: str, offset: int) -> Iterator[tuple[int, int]]:
     """Yield (start, end) of paragraph-like blocks; single newlines stay inside a block."""
     block_start: int | None = None

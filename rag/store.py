@@ -10,22 +10,19 @@ passed explicitly: Chroma would otherwise try to download its own model.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import math
-import os
-import threading
-import urllib.request
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from rag.config import Settings
 from rag.errors import StoreError, StoreMismatchError
-from rag.types import Document, Sentence, SourceInfo
+from rag.store_client import open_client, server_errors
+from rag.store_lock import FolderLock
+from rag.types import Document, DocumentRecord, Sentence, SourceInfo
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +30,6 @@ if TYPE_CHECKING:
     from rag.chunking import EmbeddingInput
 
 _PAGE = 5000
-_CONNECT_TIMEOUT = 5.0  # seconds to wait for a Chroma server's heartbeat
 # Chroma's default ef_search (100) missed the true nearest sentence for real questions here;
 # a wider search costs a few milliseconds on stores of this size.
 HNSW = {"space": "cosine", "ef_search": 512, "ef_construction": 200, "max_neighbors": 32}
@@ -50,146 +46,19 @@ class DenseHit:
     metadata: dict
 
 
-def open_client(settings: Settings, create: bool = True):
-    """PersistentClient on ``store_dir`` or HttpClient on ``store_url``; fails fast with the fix."""
-    from rag.offline import configure_offline
-
-    configure_offline()
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.store_url:
-        url = urlparse(settings.store_url)
-        host = url.hostname or "127.0.0.1"
-        port = url.port or (443 if url.scheme == "https" else 8000)
-        try:
-            # chromadb's HTTP session has no timeout and sends its first request while being
-            # built, so a server that accepts but never answers would hang us: probe it first.
-            probe = f"{url.scheme}://{f'[{host}]' if ':' in host else host}:{port}/api/v2/heartbeat"
-            with urllib.request.urlopen(probe, timeout=_CONNECT_TIMEOUT) as response:
-                response.read()
-            client = chromadb.HttpClient(
-                host=host,
-                port=port,
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-            client.heartbeat()
-        except Exception as exc:  # chromadb raises several transport errors
-            raise StoreError(
-                f"cannot reach the Chroma server at {settings.store_url} ({type(exc).__name__}); "
-                "start it with: chroma run --path DIR --host 127.0.0.1 --port PORT"
-            ) from None
-        _limit_wait(client, settings.store_timeout)
-        return client
-    folder = Path(settings.store_dir)
-    if not folder.exists() and not create:
-        raise StoreError(f"no store at {folder}; build it first: rag ingest PATH --store {folder}")
-    if folder.exists() and not folder.is_dir():
-        raise StoreError(f"store path {folder} is a file; pass a folder with --store")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
-    except Exception as exc:
-        raise StoreError(f"cannot open the store at {folder}: {exc}; check permissions or pass another --store") from None
-
-
-LOCK_FILE = ".rag-lock"
-
-
-class FolderLock:
-    """Who may use an embedded store folder: readers share it, a writer has it alone.
-
-    Chroma's PersistentClient is single-process: a process that opened the folder before
-    another one wrote to it reads a stale cache and fails ("Error finding id"). So every
-    process holds a shared ``flock`` on ``<folder>/.rag-lock`` while it has the store open and
-    converts it to an exclusive one while it writes; a conflict is a one-line StoreError that
-    names the fix (a Chroma server) instead of a failure later. One lock per folder per
-    process (flock locks belong to the open file, and threads of one process share Chroma's
-    client safely); the kernel drops it when the process ends, even on kill -9.
-    """
-
-    _by_folder: dict[str, FolderLock] = {}
-    _registry = threading.Lock()
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self._fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        self._mutex = threading.Lock()
-        self._writers = 0
-        self._users = 0
-
-    @classmethod
-    def shared(cls, folder: Path) -> FolderLock:
-        """This process's lock on ``folder``, held shared (error if another process writes).
-
-        Each call must be paired with ``release``; the last release unlocks the folder.
-        """
-        key = os.path.realpath(folder)
-        with cls._registry:
-            lock = cls._by_folder.get(key)
-            if lock is None:
-                lock = cls(Path(key))
-                try:
-                    lock._take(fcntl.LOCK_SH)
-                except BaseException:
-                    os.close(lock._fd)
-                    raise
-                cls._by_folder[key] = lock
-            lock._users += 1
-            return lock
-
-    def release(self) -> None:
-        """One user fewer; the last one closes the lock file, which unlocks the folder."""
-        with self._registry:
-            self._users -= 1
-            if self._users == 0:
-                del self._by_folder[str(self.folder)]
-                os.close(self._fd)
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the folder alone for the block (re-entrant within this process)."""
-        with self._mutex:
-            if self._writers == 0:
-                self._take(fcntl.LOCK_EX)
-            self._writers += 1
-        try:
-            yield
-        finally:
-            with self._mutex:
-                self._writers -= 1
-                if self._writers == 0:
-                    fcntl.flock(self._fd, fcntl.LOCK_SH)
-
-    def _take(self, mode: int) -> None:
-        try:
-            fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if mode == fcntl.LOCK_EX:
-                with contextlib.suppress(OSError):  # a failed conversion may have dropped our shared lock
-                    fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                raise StoreError(
-                    f"the store {self.folder} is open in another process (app.py, rag chat, ...), and an "
-                    "embedded store takes writes from one process only; ingest there (the app's Corpus "
-                    "tab), stop it first, or share the store through a Chroma server (--store-url)"
-                ) from None
-            raise StoreError(
-                f"another process is writing to the store {self.folder}; wait for it to finish, or share "
-                "the store through a Chroma server (--store-url)"
-            ) from None
-
-
-def _limit_wait(client, seconds: float) -> None:
-    """Give chromadb's HTTP session (built with ``timeout=None``) a limit per request, so a
-    server that stops answering mid-command fails the command instead of hanging it."""
-    import httpx
-
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if not isinstance(session, httpx.Client):
-        raise StoreError("this chromadb version hides its HTTP session; pin chromadb==1.5.9")
-    session.timeout = httpx.Timeout(seconds, connect=_CONNECT_TIMEOUT)
+def _record(doc_id: str, meta: dict) -> DocumentRecord:
+    return DocumentRecord(
+        doc_id=doc_id,
+        path=meta["path"],
+        title=meta["title"],
+        content_hash=meta["content_hash"],
+        source=meta.get("source", ""),
+        licence=meta.get("licence", ""),
+        kind=meta.get("kind", "txt"),
+        body_start=int(meta.get("body_start", 0)),
+        sentences=int(meta.get("sentences", 0)),
+        chunks=int(meta.get("chunks", 0)),
+    )
 
 
 def _writes(method: Callable) -> Callable:
@@ -201,25 +70,6 @@ def _writes(method: Callable) -> Callable:
             return method(self, *args, **kwargs)
 
     return alone
-
-
-def _server_errors(method: Callable) -> Callable:
-    """Turn a transport failure of the Chroma server (timeout, refused, dropped) into a StoreError."""
-
-    @functools.wraps(method)
-    def guarded(self: Store, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:
-            if type(exc).__module__.split(".")[0] != "httpx":
-                raise
-            raise StoreError(
-                f"the Chroma server at {self.settings.store_url} stopped answering ({type(exc).__name__} after "
-                f"at most {self.settings.store_timeout:g} s); check that it runs, then retry "
-                "(an interrupted ingest resumes cleanly)"
-            ) from None
-
-    return guarded
 
 
 class Store:
@@ -289,54 +139,39 @@ class Store:
 
     # ---- documents -------------------------------------------------------------------------
 
-    @_server_errors
-    def document_records(self) -> dict[str, dict]:
-        """doc_id -> metadata of every completely stored document."""
-        records: dict[str, dict] = {}
+    @server_errors
+    def document_records(self) -> dict[str, DocumentRecord]:
+        """doc_id -> record of every completely stored document."""
+        records: dict[str, DocumentRecord] = {}
         for ids, metadatas, _ in self._scan("documents", include=["metadatas"]):
-            records.update(zip(ids, metadatas))
+            records.update((doc_id, _record(doc_id, meta)) for doc_id, meta in zip(ids, metadatas))
         return records
 
-    @_server_errors
+    @server_errors
     def document(self, doc_id: str) -> Document | None:
         """The stored document (text as ingested) or None."""
         got = self._collections["documents"].get(ids=[doc_id], include=["documents", "metadatas"])
         if not got["ids"]:
             return None
-        meta = got["metadatas"][0]
+        record = _record(doc_id, got["metadatas"][0])
         return Document(
             doc_id=doc_id,
-            path=meta["path"],
-            title=meta["title"],
+            path=record.path,
+            title=record.title,
             text=got["documents"][0],
-            content_hash=meta["content_hash"],
-            body_start=int(meta["body_start"]),
-            source=meta.get("source", ""),
-            licence=meta.get("licence", ""),
-            kind=meta.get("kind", "txt"),
+            content_hash=record.content_hash,
+            body_start=record.body_start,
+            source=record.source,
+            licence=record.licence,
+            kind=record.kind,
         )
 
-    @_server_errors
+    @server_errors
     def sources(self) -> list[SourceInfo]:
         """Every stored document, sorted by path."""
-        return sorted(
-            (
-                SourceInfo(
-                    doc_id=doc_id,
-                    path=m["path"],
-                    title=m["title"],
-                    source=m.get("source", ""),
-                    licence=m.get("licence", ""),
-                    sentences=int(m["sentences"]),
-                    chunks=int(m["chunks"]),
-                    content_hash=m["content_hash"],
-                )
-                for doc_id, m in self.document_records().items()
-            ),
-            key=lambda s: s.path,
-        )
+        return sorted((r.info() for r in self.document_records().values()), key=lambda s: s.path)
 
-    @_server_errors
+    @server_errors
     @_writes
     def put_document(
         self,
@@ -417,7 +252,7 @@ class Store:
             ],
         )
 
-    @_server_errors
+    @server_errors
     @_writes
     def delete_document(self, doc_id: str) -> None:
         """Remove a document: its record first, then its sentences and chunks."""
@@ -425,7 +260,7 @@ class Store:
         self.sentence_vectors.delete(doc_id)
         self.chunk_vectors.delete(doc_id)
 
-    @_server_errors
+    @server_errors
     @_writes
     def delete_orphans(self) -> int:
         """Delete sentences and chunks of documents without a record (an interrupted ingest)."""
@@ -443,14 +278,14 @@ class Store:
             removed += len(orphans)
         return removed
 
-    @_server_errors
+    @server_errors
     def counts(self) -> dict[str, int]:
         """Entries per collection."""
         return {kind: self._collections[kind].count() for kind in _KINDS}
 
     # ---- reading for retrieval ------------------------------------------------------------
 
-    @_server_errors
+    @server_errors
     def all_sentences(self) -> list[Sentence]:
         """Every stored sentence, ordered by document and position."""
         sentences = [
@@ -468,17 +303,17 @@ class Store:
         sentences.sort(key=lambda s: (s.doc_id, s.index))
         return sentences
 
-    @_server_errors
+    @server_errors
     def query_sentences(self, vector: Sequence[float], k: int) -> list[DenseHit]:
         """Nearest sentences by cosine similarity (through llama-index's ChromaVectorStore)."""
         return self._query(self.sentence_vectors, vector, k)
 
-    @_server_errors
+    @server_errors
     def query_chunks(self, vector: Sequence[float], k: int) -> list[DenseHit]:
         """Nearest chunks by cosine similarity."""
         return self._query(self.chunk_vectors, vector, k)
 
-    @_server_errors
+    @server_errors
     def sentence_embeddings(self, sentence_ids: Sequence[str]) -> dict[str, list[float]]:
         """Stored vectors of the given sentences."""
         if not sentence_ids:

@@ -1,4 +1,5 @@
-"""Word-level text helpers shared by lexical retrieval, answer scoring and support checks."""
+"""Text normalisation and word-level helpers, shared by every stage (ingest, retrieval,
+reranking, support checks, the shells and the evaluation)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,17 @@ _NUMBER_WORDS = {
     "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "first": "1st",
     "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
 }
+
+
+def normalize_space(text: str) -> str:
+    """Collapse every run of whitespace (newlines, nbsp) to one space; no space at the ends."""
+    return " ".join(text.split())
+
+
+def normalize_newlines(text: str) -> str:
+    """``\\r\\n`` and ``\\r`` as ``\\n``: the translation ``Path.read_text`` applies, so offsets
+    into the result index what ``read_text("utf-8")`` returns."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @lru_cache(maxsize=1)

@@ -83,6 +83,32 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A retrieved sentence as a reranker judged it: ``score`` orders the evidence and is what
+    the abstention gate compares with its threshold (each reranker has its own scale)."""
+
+    hit: Hit
+    score: float
+
+
+@dataclass(frozen=True)
+class DraftSentence:
+    """One sentence a composer wrote and the evidence it rests on."""
+
+    text: str
+    cited: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A composer's answer before numbering and verification; no sentences means it found
+    nothing to say (``note`` says why)."""
+
+    sentences: tuple[DraftSentence, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Citation:
     """A label in an answer and the exact source sentence it points at."""
 
@@ -192,6 +218,36 @@ class IngestReport:
             "sentences": self.sentences,
             "chunks": self.chunks,
         }
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the store keeps about one completely stored document (written after its sentences
+    and chunks, so a record means the document is whole)."""
+
+    doc_id: str
+    path: str
+    title: str
+    content_hash: str
+    source: str = ""
+    licence: str = ""
+    kind: str = "txt"
+    body_start: int = 0
+    sentences: int = 0
+    chunks: int = 0
+
+    def info(self) -> SourceInfo:
+        """The record as ``rag sources`` lists it."""
+        return SourceInfo(
+            doc_id=self.doc_id,
+            path=self.path,
+            title=self.title,
+            source=self.source,
+            licence=self.licence,
+            sentences=self.sentences,
+            chunks=self.chunks,
+            content_hash=self.content_hash,
+        )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import html
 import os
 from collections.abc import Sequence
 
+from rag.text import normalize_space
 from rag.types import Answer, Citation, Document, Hit, IngestReport, SourceInfo
 
 VERIFIED_TITLE = "verified: quote matches source and supports the sentence"
@@ -24,11 +25,6 @@ EVIDENCE_PREFIX = "rag-ev"
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _flat(text: str) -> str:
-    """Whitespace collapsed, for one-line summaries (the panel shows the exact text)."""
-    return " ".join(text.split())
 
 
 def cite_link(turn: int, label: int, *, title: str = "") -> str:
@@ -71,8 +67,8 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
             mark = f'<span class="rag-unverified" title="{_e(reason)}">not verified</span>'
         sentences.append(f'<span class="rag-sentence">{_e(sentence.text)} {links}{mark}</span>')
     shown = answer.citations[:max_sources]
-    said = {_flat(sentence.text) for sentence in answer.sentences}
-    items = "".join(_citation_item(c, turn, quoted_above=_flat(c.quote) in said) for c in shown)
+    said = {normalize_space(sentence.text) for sentence in answer.sentences}
+    items = "".join(_citation_item(c, turn, quoted_above=normalize_space(c.quote) in said) for c in shown)
     more = len(answer.citations) - len(shown)
     extra = f'<div class="rag-more">and {more} more (raise “Sources shown” in Settings)</div>' if more > 0 else ""
     return (
@@ -90,7 +86,7 @@ def _citation_item(citation: Citation, turn: int, *, quoted_above: bool = False)
     if quoted_above:
         quote = '<span class="rag-quoted">quoted in the answer</span> '
     else:
-        quote = f'<span class="rag-quote">“{_e(_flat(citation.quote))}”</span> '
+        quote = f'<span class="rag-quote">“{_e(normalize_space(citation.quote))}”</span> '
     return (
         f'<li>{cite_link(turn, citation.label, title=citation.title)} {quote}'
         f'<span class="rag-from">— {_e(citation.title)}</span>{note}</li>'
@@ -115,7 +111,7 @@ def _render_abstention(answer: Answer, turn: int, max_sources: int) -> str:
 def _evidence_item(hit: Hit, turn: int, index: int) -> str:
     return (
         f'<li><a class="rag-ev" href="#{EVIDENCE_PREFIX}-{turn}-{index}" title="Show this passage in its document">'
-        f"“{_e(_flat(hit.sentence.text))}”</a> "
+        f"“{_e(normalize_space(hit.sentence.text))}”</a> "
         f'<span class="rag-from">— {_e(hit.title)}</span></li>'
     )
 

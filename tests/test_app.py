@@ -22,6 +22,7 @@ from rag.config import Settings  # noqa: E402
 from rag.errors import ConfigError, RagError  # noqa: E402
 from rag.pipeline import Rag  # noqa: E402
 from rag.types import IngestReport  # noqa: E402
+from rag.uploads import safe_name, upload_folder  # noqa: E402
 
 SEED = ROOT / "corpus" / "seed-article.txt"
 NOTE = """Title: Vellmouth harbour notes (test fixture)
@@ -210,12 +211,12 @@ def test_stale_or_bad_links_give_a_notice(rag, kind, turn, index, message):
 
 
 def test_upload_adds_good_files_and_drops_bad_ones_without_losing_anything(rag, tmp_path):
-    folder = app.upload_folder(rag.settings)
+    folder = upload_folder(rag.settings.store_dir)
     good = tmp_path / "orchard.md"
     good.write_text("# Orchard\n\nThe Brambleford orchard harvested 412 crates of quince in 2023.\n", encoding="utf-8")
     bad = tmp_path / "broken.txt"
     bad.write_bytes(b"\xff\xfe\x00\x00 utf-16")
-    report = app.add_files(rag, [str(good), str(bad)])
+    report = rag.ingest_uploads([str(good), str(bad)])
     assert [Path(p).name for p in report.added] == ["orchard.md"]
     assert [(Path(s.path).name, s.reason.split(";")[0]) for s in report.skipped] == [("broken.txt", "UTF-16 text")]
     assert sorted(p.name for p in folder.iterdir()) == ["orchard.md"]
@@ -226,7 +227,7 @@ def test_upload_adds_good_files_and_drops_bad_ones_without_losing_anything(rag, 
     broken_twin = tmp_path / "twin" / "orchard.md"
     broken_twin.parent.mkdir()
     broken_twin.write_bytes(b"\x00\x01binary")
-    report = app.add_files(rag, [str(broken_twin)])
+    report = rag.ingest_uploads([str(broken_twin)])
     assert report.skipped and not report.added and not report.updated
     assert (folder / "orchard.md").read_text(encoding="utf-8").startswith("# Orchard")
     assert sorted(p.name for p in folder.iterdir()) == ["orchard.md"]
@@ -234,7 +235,7 @@ def test_upload_adds_good_files_and_drops_bad_ones_without_losing_anything(rag, 
     assert answer.citations and answer.citations[0].verified
 
     # The same file again changes nothing.
-    assert [Path(p).name for p in app.add_files(rag, [str(good)]).unchanged] == ["orchard.md"]
+    assert [Path(p).name for p in rag.ingest_uploads([str(good)]).unchanged] == ["orchard.md"]
 
 
 @pytest.mark.parametrize(
@@ -243,7 +244,7 @@ def test_upload_adds_good_files_and_drops_bad_ones_without_losing_anything(rag, 
      ("my report (v2).pdf", "my-report-v2-.pdf"), ("...", "upload"), ("Ünïcode.md", "Ünïcode.md")],
 )
 def test_upload_names_are_plain(given, expected):
-    assert app.safe_name(given) == expected
+    assert safe_name(given) == expected
 
 
 # ---- the /ask API through gradio_client ------------------------------------------------------

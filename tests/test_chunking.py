@@ -1,8 +1,9 @@
 from conftest import SEED, SHARED_CORPUS
 
-from rag.chunking import chunk_document, normalize_space, sentence_budget
+from rag.chunking import chunk_document, sentence_budget
+from rag.text import normalize_space
 from rag.embedding import load_tokenizer, packaged_model_path
-from rag.ingest import find_files, load_document
+from rag.files import find_files, load_document
 from rag.sentences import split_sentences
 
 

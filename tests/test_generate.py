@@ -4,6 +4,8 @@ import pytest
 
 from rag.generate import LLMAnswerer, build_prompt, count_prompt_tokens, parse_answer
 from rag.llm import _custom_llm_base
+from rag.pipeline import Rag
+from rag.support import JudgedSupportChecker
 
 TEXT = (
     "Title: Talks\n-----\n"
@@ -72,12 +74,12 @@ def test_citations_that_do_not_support_the_sentence_alone_are_dropped(talks):
 
 
 def test_prompt_respects_the_token_budget(talks):
-    from rag.answering import score_evidence
+    from rag.rerank import FeatureReranker
     from rag.retrieval import Retriever
 
     index = talks._lexical_index()
     hits = Retriever(talks.store, talks.embedder, index, talks.settings).retrieve("What did he warn?")
-    evidence = score_evidence("What did he warn?", hits, index.term_idf)
+    evidence = FeatureReranker().rerank("What did he warn?", "What did he warn?", hits, index.term_idf)
     prompt, kept = build_prompt("What did he warn?", evidence, budget=10_000)
     assert len(kept) == len(evidence) and "[1] " in prompt and "Example" in prompt
     small_prompt, small = build_prompt("What did he warn?", evidence, budget=count_prompt_tokens(prompt) - 5)
@@ -85,12 +87,23 @@ def test_prompt_respects_the_token_budget(talks):
     assert count_prompt_tokens(small_prompt) <= count_prompt_tokens(prompt) - 5
 
 
+def with_scripted_llm(talks, output: str, judge: str = "yes", threshold: float | None = None) -> Rag:
+    """The talks store answered by a scripted LLM and verified by a scripted judge."""
+    settings = talks.settings if threshold is None else talks.settings.model_copy(update={"abstain_threshold": threshold})
+    return Rag(
+        settings,
+        embedder=talks.embedder,
+        client=talks.store.client,
+        answerers={"llm": LLMAnswerer(scripted(output))},
+        checkers={"llm": JudgedSupportChecker(scripted(judge))},
+    )
+
+
 def _answer(talks, output, question="What did Pistorius warn about?", judge="yes", threshold=None):
-    threshold = talks.settings.abstain_threshold if threshold is None else threshold
-    answerer = LLMAnswerer(threshold, scripted(output), judge_llm=scripted(judge))
+    rag = with_scripted_llm(talks, output, judge, threshold)
     tokens = []
-    answer = talks.ask(question, answerer=answerer, on_token=tokens.append)
-    return answer, "".join(tokens), answerer.llm.prompts[-1]
+    answer = rag.ask(question, answerer="llm", on_token=tokens.append)
+    return answer, "".join(tokens), rag.answerer("llm").llm.prompts[-1]
 
 
 def test_supported_generated_sentence_is_kept_with_its_citation(talks):
@@ -123,10 +136,10 @@ def test_model_saying_not_in_documents_abstains(talks):
 
 
 def test_weak_evidence_abstains_before_the_model_is_asked(talks):
-    answerer = LLMAnswerer(talks.settings.abstain_threshold, scripted("France won the 2018 World Cup [1]."))
-    answer = talks.ask("Who won the 2018 FIFA World Cup in football?", answerer=answerer)
+    rag = with_scripted_llm(talks, "France won the 2018 World Cup [1].")
+    answer = rag.ask("Who won the 2018 FIFA World Cup in football?", answerer="llm")
     assert answer.abstained
-    assert answerer.llm.prompts == []
+    assert rag.answerer("llm").llm.prompts == []
 
 
 def test_a_wrong_label_is_moved_to_the_given_sentence_that_supports_it(talks):

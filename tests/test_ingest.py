@@ -1,6 +1,6 @@
 import pytest
 
-from rag.ingest import FileRejected, find_files, load_document, parse_header
+from rag.files import FileRejected, find_files, load_document, parse_header
 
 
 def test_header_block_gives_metadata_and_body_offset():

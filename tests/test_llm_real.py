@@ -11,7 +11,7 @@ import pytest
 
 from rag.config import Settings
 from rag.llm import model_file
-from rag.pipeline import Rag, make_answerer
+from rag.pipeline import Rag
 
 pytestmark = [pytest.mark.real, pytest.mark.llm]
 
@@ -25,6 +25,11 @@ def seed_rag(tmp_path_factory):
     return instance
 
 
+def _sharing(rag, settings):
+    """A Rag with other settings over the same store and embedding model."""
+    return Rag(settings, embedder=rag.embedder, client=rag.store.client)
+
+
 def _check_grounded(answer):
     for citation in answer.citations:
         assert Path(citation.path).read_text("utf-8")[citation.start : citation.end] == citation.quote
@@ -32,9 +37,8 @@ def _check_grounded(answer):
 
 
 def test_local_llm_answers_with_verified_citations_and_streams(seed_rag):
-    answerer = make_answerer(seed_rag.settings, "llm")
     streamed = []
-    answer = seed_rag.ask("How long did the Berlin talks last?", answerer=answerer, on_token=streamed.append)
+    answer = seed_rag.ask("How long did the Berlin talks last?", answerer="llm", on_token=streamed.append)
     assert streamed, "tokens were not streamed"
     assert answer.answerer == "llm"
     assert not answer.abstained, answer.answer
@@ -45,7 +49,7 @@ def test_local_llm_answers_with_verified_citations_and_streams(seed_rag):
 def test_local_llm_answers_the_pistorius_question_from_the_he_warned_sentence(seed_rag):
     # The model names Pistorius; the cited "He warned..." sentence does not, so the judge needs
     # the text before it, and the sentence naming him is cited too.
-    answer = seed_rag.ask("What did Pistorius warn about?", answerer=make_answerer(seed_rag.settings, "llm"))
+    answer = seed_rag.ask("What did Pistorius warn about?", answerer="llm")
     assert not answer.abstained, answer.answer
     quotes = [c.quote for c in answer.citations]
     assert any(q.startswith("He warned that guarantees without strong U.S. participation") for q in quotes), quotes
@@ -54,7 +58,7 @@ def test_local_llm_answers_the_pistorius_question_from_the_he_warned_sentence(se
 
 
 def test_local_llm_path_abstains_on_questions_the_documents_do_not_answer(seed_rag):
-    answer = seed_rag.ask("Who won the 2018 FIFA World Cup?", answerer=make_answerer(seed_rag.settings, "llm"))
+    answer = seed_rag.ask("Who won the 2018 FIFA World Cup?", answerer="llm")
     assert answer.abstained and answer.citations == ()
 
 
@@ -99,8 +103,8 @@ def llama_server(tmp_path_factory):
 def test_openai_compatible_endpoint_on_loopback(seed_rag, llama_server):
     settings = seed_rag.settings.model_copy(update={"llm_url": llama_server, "llm_model": "qwen-0.5b"})
     streamed = []
-    answer = seed_rag.ask(
-        "Who led the U.S. delegation in Berlin?", answerer=make_answerer(settings, "llm"), on_token=streamed.append
+    answer = _sharing(seed_rag, settings).ask(
+        "Who led the U.S. delegation in Berlin?", answerer="llm", on_token=streamed.append
     )
     assert streamed, "the server streamed nothing"
     if not answer.abstained:  # the 0.5B model may cite badly; then verification must abstain
@@ -114,4 +118,4 @@ def test_unreachable_llm_server_is_a_clear_error(seed_rag):
 
     settings = seed_rag.settings.model_copy(update={"llm_url": f"http://127.0.0.1:{_free_port()}"})
     with pytest.raises(ModelError, match="cannot reach the LLM server"):
-        seed_rag.ask("How long did the Berlin talks last?", answerer=make_answerer(settings, "llm"))
+        _sharing(seed_rag, settings).ask("How long did the Berlin talks last?", answerer="llm")

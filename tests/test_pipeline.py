@@ -107,3 +107,27 @@ def test_bad_questions_raise_input_error(fake_rag, folder, question):
 def test_asking_an_empty_store_says_to_ingest(fake_rag):
     with pytest.raises(StoreError, match="rag ingest"):
         fake_rag.ask("anything at all?")
+
+
+def test_an_embedding_model_that_is_not_there_is_named(tmp_path):
+    from rag.config import Settings
+    from rag.errors import ModelError
+    from rag.pipeline import Rag
+
+    rag = Rag(Settings(store_dir=tmp_path / "store", embedding_model=str(tmp_path / "no-model")))
+    with pytest.raises(ModelError, match="neither all-MiniLM-L6-v2 nor a folder holding a sentence-transformers model"):
+        rag.embedder
+
+
+def test_the_shell_exits_with_the_error_s_own_code(capsys):
+    from rag.errors import RagError
+    from rag.shell import run_guarded
+
+    class Refused(RagError):
+        exit_code = 3
+
+    def body():
+        raise Refused("refused; do something else")
+
+    assert run_guarded("rag", body) == 3
+    assert capsys.readouterr().err == "rag: error: refused; do something else\n"

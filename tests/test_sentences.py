@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED, SHARED_CORPUS
 
-from rag.ingest import find_files, load_document
+from rag.files import find_files, load_document
 from rag.sentences import split_sentences
 from rag.types import Document
 

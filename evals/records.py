@@ -1,0 +1,111 @@
+"""What one evaluation run produces: datasets, items, per-question records and results, shared
+by the harness, the report and the HotpotQA runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evals.metrics import Metric
+from rag.text import normalize_space
+
+RANK_CUTOFFS = (1, 3, 5, 10, 40)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset to run: its name, kind (qa, multiturn, verifier, hotpotqa) and file."""
+
+    name: str
+    kind: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class QAItem:
+    """A question with its gold; ``history`` holds the earlier questions of a conversation."""
+
+    id: str
+    question: str
+    answerable: bool
+    doc: str = ""
+    gold: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+    history: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PairItem:
+    """A labelled (claim, evidence) pair for the support verifier."""
+
+    id: str
+    claim: str
+    evidence: tuple[str, ...]
+    supported: bool
+    kind: str
+
+
+@dataclass(frozen=True)
+class Cited:
+    """One citation of an answer: where it points, whether its quote is exact, whether it hits gold."""
+
+    label: int
+    sentence_id: str
+    path: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    exact: bool
+    gold: bool
+
+
+@dataclass(frozen=True)
+class QARecord:
+    """How one question was answered and scored (metrics are None where undefined)."""
+
+    id: str
+    question: str
+    answerable: bool
+    abstained: bool
+    confidence: float
+    answer: str
+    seconds: float
+    citations: tuple[Cited, ...]
+    doc: str
+    gold: tuple[str, ...]
+    gold_rank: int | None
+    gold_recall: float | None
+    gold_precision: float | None
+    fact_coverage: float | None
+    missing_facts: tuple[str, ...]
+    alce_recall: float | None
+    alce_precision: float | None
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    """The verifier's verdict on one labelled pair."""
+
+    id: str
+    kind: str
+    supported: bool
+    predicted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class DatasetResult:
+    """The records and metrics of one dataset; ``facts`` holds what else the run learned."""
+
+    name: str
+    kind: str
+    records: tuple = ()
+    metrics: tuple[Metric, ...] = ()
+    facts: dict = field(default_factory=dict)
+
+
+def markdown_cell(text: str, limit: int = 220) -> str:
+    """Text fit for one Markdown table cell: one line, pipes escaped, at most ``limit`` characters."""
+    flat = normalize_space(str(text)).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
