@@ -241,8 +241,21 @@ def build_ui(rag: Rag):
         try:
             sources = rag.sources()
         except Exception as exc:
-            return note + ui_render.render_status(user_message(exc), bad=True), gr.skip()
-        return note + ui_render.render_corpus_summary(sources), ui_render.source_rows(sources)
+            return note + ui_render.render_status(user_message(exc), bad=True), gr.skip(), gr.skip()
+        missing = any(s.missing for s in sources)
+        return (
+            note + ui_render.render_corpus_summary(sources),
+            ui_render.source_rows(sources),
+            gr.update(visible=missing),
+        )
+
+    def on_prune():
+        try:
+            removed = rag.prune_missing()
+            note = ui_render.render_status(f"Removed {len(removed)} document(s) whose files are gone.")
+        except Exception as exc:
+            note = ui_render.render_status(user_message(exc), bad=True)
+        return on_corpus(note)
 
     def on_upload(paths: list[str] | None, progress=gr.Progress()):
         if not paths:
@@ -256,8 +269,8 @@ def build_ui(rag: Rag):
             note = ui_render.render_ingest_report(rag.ingest_uploads(paths, report_progress))
         except Exception as exc:
             note = ui_render.render_status(user_message(exc), bad=True)
-        info, rows = on_corpus(note)
-        return info, rows, None
+        info, rows, prune = on_corpus(note)
+        return info, rows, prune, None
 
     def ask(question: str) -> str:
         """Answer one question from the indexed documents; returns the JSON text of `rag ask --json`."""
@@ -339,6 +352,9 @@ def build_ui(rag: Rag):
                     elem_id="rag-upload",
                 )
                 corpus_info = gr.HTML(elem_id="rag-corpus-info")
+                prune_button = gr.Button(
+                    "Remove documents whose files are gone", variant="stop", size="sm", visible=False, elem_id="rag-prune"
+                )
                 table = gr.Dataframe(
                     headers=["Title", "Sentences", "Chunks", "File"],
                     datatype=["str", "number", "number", "str"],
@@ -358,10 +374,12 @@ def build_ui(rag: Rag):
         clear_button.click(on_clear, None, [chatbot, turns, panel, question], **private)
         chatbot.clear(on_clear, None, [chatbot, turns, panel, question], **private)
         bridge.cite(on_cite, turns, panel, **private)
-        demo.load(on_corpus, None, [corpus_info, table], **private)
-        corpus_tab.select(on_corpus, None, [corpus_info, table], **private)
+        corpus_outputs = [corpus_info, table, prune_button]
+        demo.load(on_corpus, None, corpus_outputs, **private)
+        corpus_tab.select(on_corpus, None, corpus_outputs, **private)
+        prune_button.click(on_prune, None, corpus_outputs, concurrency_limit=1, concurrency_id="ingest", **private)
         files.upload(
-            on_upload, files, [corpus_info, table, files], show_progress_on=files,
+            on_upload, files, [*corpus_outputs, files], show_progress_on=files,
             concurrency_limit=1, concurrency_id="ingest", **private,
         )
         gr.api(ask, api_name="ask", concurrency_limit=ASK_CONCURRENCY, concurrency_id="ask")

@@ -82,15 +82,29 @@ def cmd_ingest(args) -> int:
     else:
         print(
             f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
-            f"removed {len(report.removed)}, skipped {len(report.skipped)} in {report.seconds:.1f} s; "
+            f"moved {len(report.moved)}, copies {len(report.copies)}, removed {len(report.removed)}, "
+            f"skipped {len(report.skipped)} in {report.seconds:.1f} s; "
             f"index: {report.documents} documents, {report.sentences} sentences, {report.chunks} chunks"
         )
+        for move in report.moved:
+            print(f"  moved (not embedded again): {move}")
     for skipped in report.skipped:
         print(f"rag: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    if report.missing:
+        print(f"rag: {missing_line(report.missing)}", file=sys.stderr)
     if report.skipped and not (report.added or report.updated or report.unchanged):
         print("rag: error: nothing could be ingested; fix the paths above", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def missing_line(paths: Sequence[str], shown: int = 3) -> str:
+    """One line naming stored documents whose files are gone and how to remove them."""
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return (
+        f"{len(paths)} indexed document(s) have no file any more: {', '.join(paths[:shown])}{more}; "
+        "if they moved, ingest their new place; else remove them: rag ingest --prune"
+    )
 
 
 def _progress_bar():
@@ -131,6 +145,7 @@ def cmd_ask(args) -> int:
 def format_answer(answer) -> str:
     """Answer text, then each citation with its document and exact quote."""
     lines = [answer.answer]
+    lines += [f"\nNote: {warning}" for warning in answer.warnings]
     if answer.abstained and answer.evidence:
         lines.append("\nClosest evidence (not an answer):")
         for hit in answer.evidence:
@@ -186,12 +201,18 @@ def cmd_sources(args) -> int:
     rag = _open(args)
     sources = rag.sources()
     if args.json:
-        print(json.dumps([s.__dict__ for s in sources], ensure_ascii=False))
+        print(json.dumps([s.to_json() for s in sources], ensure_ascii=False))
         return EXIT_OK
     if not sources:
         print("no documents indexed; run: rag ingest PATH")
     for s in sources:
-        print(f"{s.sentences:6d} sentences {s.chunks:5d} chunks  {s.title}\n{'':27}{s.path}")
+        mark = "  (MISSING: the file is gone)" if s.missing else ""
+        print(f"{s.sentences:6d} sentences {s.chunks:5d} chunks  {s.title}{mark}\n{'':27}{s.path}")
+        for copy in s.copies:
+            print(f"{'':27}{copy} (same content)")
+    missing = [s.path for s in sources if s.missing]
+    if missing:
+        print(f"rag: {missing_line(missing)}", file=sys.stderr)
     return EXIT_OK
 
 

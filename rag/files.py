@@ -78,9 +78,10 @@ def _excluded(name: str, excludes: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in excludes)
 
 
-def document_id(path: Path) -> str:
-    """A document's id: a hash of its absolute path, so an edited file keeps its id."""
-    return content_id("doc", str(path.resolve()))
+def document_id(content_hash: str) -> str:
+    """A document's id: a hash of its content, so a moved or renamed file is the same document
+    (stores built before this keep their older path-derived ids; documents are found by content)."""
+    return content_id("doc", content_hash)
 
 
 def load_document(path: Path, max_bytes: int) -> Document:
@@ -114,7 +115,7 @@ def load_document(path: Path, max_bytes: int) -> Document:
     if not text[body_start:].strip():
         raise FileRejected("no text after the header" if body_start else "no extractable text")
     return Document(
-        doc_id=document_id(path),
+        doc_id=document_id(content_hash),
         path=str(path.resolve()),
         title=meta.get("title") or _fallback_title(text, body_start, path),
         text=text,

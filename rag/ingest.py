@@ -1,9 +1,12 @@
 """The ingest stage: files -> documents -> sentences -> chunks -> vectors -> the store.
 
-New files are added, changed ones replaced, unchanged ones skipped (by content hash);
-unreadable files are reported and the rest still ingests. Chunks of several small documents
-share one embedding batch, and store writes run on one background thread, in order, while
-the next batch embeds.
+A document is its content (sha256 of the file's bytes): a new content is embedded and stored;
+a content already stored is never embedded again, and finding it at a new path (a moved or
+renamed file) only rewrites its record; the same bytes in two live files are one document
+with a copy. A changed file is a new content: it is stored, then the old one goes (unless
+another file still holds it). Unreadable files are reported and the rest still ingests.
+Chunks of several small documents share one embedding batch, and store writes run on one
+background thread, in order, while the next batch embeds.
 """
 
 from __future__ import annotations
@@ -12,39 +15,80 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.chunking import EmbeddingInput, chunk_document, sentence_budget
-from rag.files import FileRejected, document_id, find_files, load_document
+from rag.files import FileRejected, find_files, load_document
 from rag.sentences import split_sentences
 from rag.text import normalize_space
 from rag.types import Document, DocumentRecord, IngestReport, Sentence, SkippedFile
 
 Progress = Callable[[int, int, str], None]
+MISSING_SHOWN = 3
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A document cut into sentences and chunks, waiting for its vectors."""
+    """A new document cut into sentences and chunks, waiting for its vectors."""
 
     document: Document
     sentences: tuple[Sentence, ...]
     inputs: tuple[EmbeddingInput, ...]
-    replaces: DocumentRecord | None
+
+
+class Catalogue:
+    """The stored records as this ingest changes them: which content is known at which paths."""
+
+    def __init__(self, records: dict[str, DocumentRecord]):
+        self.records = dict(records)
+        self.by_hash = {r.content_hash: r.doc_id for r in records.values()}
+        self.by_path: dict[str, set[str]] = {}
+        for record in records.values():
+            for path in record.paths:
+                self.by_path.setdefault(path, set()).add(record.doc_id)
+        self.changed: set[str] = set()
+        self.emptied: set[str] = set()
+
+    def add(self, record: DocumentRecord) -> None:
+        """A record written during this ingest."""
+        self.records[record.doc_id] = record
+
+    def claiming(self, path: str) -> list[DocumentRecord]:
+        """The records that say ``path`` holds their content."""
+        return [self.records[d] for d in sorted(self.by_path.get(path, ())) if d not in self.emptied]
+
+    def known(self, content_hash: str) -> DocumentRecord | None:
+        doc_id = self.by_hash.get(content_hash)
+        return self.records.get(doc_id) if doc_id else None
+
+    def set_paths(self, record: DocumentRecord, paths: list[str], title: str | None = None) -> None:
+        """Give ``record`` these paths (the first one cites); none left means it is to be removed."""
+        for path in record.paths:
+            self.by_path.get(path, set()).discard(record.doc_id)
+        for path in paths:
+            self.by_path.setdefault(path, set()).add(record.doc_id)
+        if not paths:
+            self.emptied.add(record.doc_id)
+            self.changed.discard(record.doc_id)
+            return
+        updated = replace(record, path=paths[0], copies=tuple(paths[1:]), title=title or record.title)
+        if updated != record:
+            self.records[record.doc_id] = updated
+            self.changed.add(record.doc_id)
 
 
 def ingest_files(
     store, embedder, settings, paths: Iterable[str | Path], prune: bool = False, progress: Progress | None = None
 ) -> IngestReport:
-    """Bring the store in line with ``paths``; with ``prune``, remove documents whose file is
-    gone (or is no longer found under a given folder). The caller holds the store for writing."""
+    """Bring the store in line with ``paths``; with ``prune``, remove documents none of whose
+    files exists (or is still found under a given folder). The caller holds the store for writing."""
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
     files, skipped = find_files(paths)
-    added, updated, unchanged, removed = [], [], [], []
+    added, updated, unchanged, moved, copies = [], [], [], [], []
     store.delete_orphans()
-    records = store.document_records()
+    catalogue = Catalogue(store.document_records())
     window = settings.embedding_window
     budget = sentence_budget(window)
 
@@ -53,6 +97,9 @@ def ingest_files(
 
     seen: set[str] = set()
     pending: list[Prepared] = []
+    new_by_hash: dict[str, int] = {}  # content hash -> index in ``new`` (for copies within this run)
+    new: list[Document] = []
+    written: dict[str, DocumentRecord] = {}  # content hash -> the record as put
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-store-writer")
     writes: list[Future] = []
 
@@ -61,17 +108,9 @@ def ingest_files(
         vectors = embedder.embed_chunks([item for p in pending for item in p.inputs])
         for prepared in pending:
             mine, vectors[: len(prepared.inputs)] = vectors[: len(prepared.inputs)], []
-            writes.append(
-                writer.submit(
-                    store.put_document,
-                    prepared.document,
-                    prepared.sentences,
-                    prepared.inputs,
-                    mine,
-                    replace=prepared.replaces is not None,
-                )
-            )
-            (updated if prepared.replaces else added).append(prepared.document.path)
+            document = new[new_by_hash[prepared.document.content_hash]]  # with the copies found since
+            writes.append(writer.submit(store.put_document, document, prepared.sentences, prepared.inputs, mine))
+            written[document.content_hash] = DocumentRecord.of(document, len(prepared.sentences), len(prepared.inputs))
         pending.clear()
         while writes and writes[0].done():
             writes.pop(0).result()  # surface a failed write now
@@ -80,20 +119,40 @@ def ingest_files(
         for done, path in enumerate(files):
             if progress:
                 progress(done, len(files), str(path))
-            doc_id = document_id(path)
-            seen.add(doc_id)
             try:
                 document = load_document(path, settings.max_file_bytes)
             except FileRejected as reason:
                 skipped.append(SkippedFile(str(path), str(reason)))
                 continue
-            record = records.get(doc_id)
-            if record and record.content_hash == document.content_hash:
-                unchanged.append(document.path)
+            here = document.path
+            seen.add(here)
+            # This file no longer holds what other records say it holds.
+            earlier = [r for r in catalogue.claiming(here) if r.content_hash != document.content_hash]
+            for record in earlier:
+                catalogue.set_paths(record, [p for p in record.paths if p != here])
+            record = catalogue.known(document.content_hash)
+            if record is not None:
+                if here in record.paths:
+                    unchanged.append(here)
+                    continue
+                live = [p for p in record.paths if os.path.exists(p)]
+                if live:
+                    catalogue.set_paths(record, [*live, here])
+                    copies.append(here)
+                else:
+                    catalogue.set_paths(record, [here], title=document.title)
+                    moved.append(f"{record.path} -> {here}")
                 continue
+            if document.content_hash in new_by_hash:
+                first = new[new_by_hash[document.content_hash]]
+                new[new_by_hash[document.content_hash]] = replace(first, copies=(*first.copies, here))
+                copies.append(here)
+                continue
+            (updated if earlier else added).append(here)
+            new_by_hash[document.content_hash] = len(new)
+            new.append(document)
             sentences = split_sentences(document, fits)
-            inputs = chunk_document(document, sentences, embedder.count_tokens, window)
-            pending.append(Prepared(document, sentences, inputs, record))
+            pending.append(Prepared(document, sentences, chunk_document(document, sentences, embedder.count_tokens, window)))
             if sum(len(p.inputs) for p in pending) >= settings.batch_size:
                 flush()
         if pending:
@@ -104,23 +163,58 @@ def ingest_files(
         writer.shutdown(wait=True)
     if progress:
         progress(len(files), len(files), "")
-    if prune:
-        folders = [str(p.resolve()) + os.sep for p in paths if p.is_dir()]
-        for doc_id, record in store.document_records().items():
-            gone = not Path(record.path).exists()
-            dropped = doc_id not in seen and any(record.path.startswith(f) for f in folders)
-            if gone or dropped:
-                store.delete_document(doc_id)
-                removed.append(record.path)
+    for content_hash, record in written.items():  # copies found after the document was written
+        catalogue.add(record)
+        final = new[new_by_hash[content_hash]]
+        if final.copies != record.copies:
+            catalogue.set_paths(record, list(final.paths))
+    removed = _apply(store, catalogue, seen, paths if prune else None)
+    missing = [r.path for r in catalogue.records.values() if r.doc_id not in catalogue.emptied and not _exists(r)]
     counts = store.counts()
     return IngestReport(
         added=tuple(added),
         updated=tuple(updated),
         unchanged=tuple(unchanged),
+        moved=tuple(moved),
+        copies=tuple(copies),
         removed=tuple(removed),
         skipped=tuple(skipped),
+        missing=tuple(sorted(missing)),
         documents=counts["documents"],
         sentences=counts["sentences"],
         chunks=counts["chunks"],
         seconds=time.perf_counter() - started,
     )
+
+
+def prune_missing(store) -> list[str]:
+    """Remove the documents none of whose files exists (and forget the paths of copies that are
+    gone); returns the removed documents' paths. The caller holds the store for writing."""
+    return _apply(store, Catalogue(store.document_records()), set(), [])
+
+
+def _apply(store, catalogue: Catalogue, seen: set[str], pruned_paths: list[Path] | None) -> list[str]:
+    """Write the changed records, remove emptied documents (and, when pruning, the ones whose
+    files are gone or no longer under a given folder); returns the removed paths."""
+    removed = []
+    if pruned_paths is not None:
+        folders = [str(p.resolve()) + os.sep for p in pruned_paths if p.is_dir()]
+        for record in list(catalogue.records.values()):
+            if record.doc_id in catalogue.emptied:
+                continue
+            kept = [
+                p for p in record.paths if os.path.exists(p) and (p in seen or not any(p.startswith(f) for f in folders))
+            ]
+            if not kept:
+                removed.append(record.path)
+            catalogue.set_paths(catalogue.records[record.doc_id], kept)
+    for doc_id in sorted(catalogue.changed):
+        store.relocate(catalogue.records[doc_id])
+    for doc_id in sorted(catalogue.emptied):
+        store.delete_document(doc_id)
+        catalogue.records.pop(doc_id, None)
+    return removed
+
+
+def _exists(record: DocumentRecord) -> bool:
+    return any(os.path.exists(p) for p in record.paths)

@@ -7,6 +7,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rag.config import Settings, load_settings
@@ -62,6 +63,7 @@ class Rag:
         self._checkers = dict(checkers or {})
         self._store = None
         self._index = None
+        self._files = None
         self._documents: dict[str, Document | None] = {}
         self._lock = threading.RLock()  # lazily built parts and the lexical index
         self._ingest_lock = threading.Lock()  # one ingest at a time; questions are not blocked
@@ -121,6 +123,16 @@ class Rag:
                 self._checkers[name] = make_checker(self.settings, name)
             return self._checkers[name]
 
+    @property
+    def source_files(self):
+        """The files behind the stored documents, checked as they are now."""
+        with self._lock:
+            if self._files is None:
+                from rag.verify import SourceFiles
+
+                self._files = SourceFiles(self.document)
+            return self._files
+
     def close(self) -> None:
         """Release the store (another process may then write to an embedded folder); the next
         use opens it again."""
@@ -128,8 +140,7 @@ class Rag:
             if self._store is not None:
                 self._store.close()
                 self._store = None
-            self._index = None
-            self._documents.clear()
+            self._invalidate()
 
     def _lexical_index(self):
         with self._lock:
@@ -144,6 +155,7 @@ class Rag:
     def _invalidate(self) -> None:
         with self._lock:
             self._index = None
+            self._files = None
             self._documents.clear()
 
     def warm_up(self) -> None:
@@ -165,6 +177,16 @@ class Rag:
         with self._ingest_lock, self.store.writing():
             try:
                 return ingest_files(self.store, self.embedder, self.settings, paths, prune, progress)
+            finally:
+                self._invalidate()
+
+    def prune_missing(self) -> list[str]:
+        """Remove the documents whose files are all gone; returns their paths."""
+        from rag.ingest import prune_missing
+
+        with self._ingest_lock, self.store.writing():
+            try:
+                return prune_missing(self.store)
             finally:
                 self._invalidate()
 
@@ -211,7 +233,7 @@ class Rag:
         from rag.conversation import retrieval_query
         from rag.rerank import answer_like
         from rag.retrieval import Retriever
-        from rag.verify import verify_answer
+        from rag.verify import live_evidence, stale_note, verify_answer
 
         question = clean_question(question)
         name = answerer or self.settings.answerer
@@ -222,19 +244,23 @@ class Rag:
         if not index.sentences:
             raise StoreError("the index is empty; ingest documents first: rag ingest PATH")
         hits = Retriever(self.store, self.embedder, index, self.settings).retrieve(query)
-        candidates = answer_like(hits)
-        evidence = self.reranker.rerank(question, query, candidates, index.term_idf)
+        ranked = self.reranker.rerank(question, query, answer_like(hits), index.term_idf)
+        # Evidence whose file is missing or changed never wins over live evidence.
+        files = self.source_files
+        evidence, stale = live_evidence(ranked, files)
+        warning = stale_note(stale)
+        closest = [e.hit for e in evidence]
         best = evidence[0].score if evidence else 0.0
         if best < self.settings.gate_threshold():
-            return abstention(question, query, candidates, best, answerer=name)
+            return abstention(question, query, closest, best, warning, name)
         draft = composer.compose(question, evidence, on_token)
         if not draft.sentences:
-            return abstention(question, query, candidates, best, draft.note, name)
-        verification = verify_answer(cite(question, query, draft, hits, best, name), self.document, self.checker(name))
+            return abstention(question, query, closest, best, draft.note or warning, name)
+        verification = verify_answer(cite(question, query, draft, hits, best, name), files, self.checker(name))
         if not verification.answer.sentences:
-            problem = verification.problem or "no sentence passed verification"
-            return abstention(question, query, candidates, best, problem, name)
-        return verification.answer
+            problem = verification.problem or warning or "no sentence passed verification"
+            return abstention(question, query, closest, best, problem, name)
+        return replace(verification.answer, warnings=(warning,)) if warning else verification.answer
 
     def document(self, doc_id: str) -> Document | None:
         """A stored document with its text as ingested (cached)."""

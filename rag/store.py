@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ def _record(doc_id: str, meta: dict) -> DocumentRecord:
     return DocumentRecord(
         doc_id=doc_id,
         path=meta["path"],
+        copies=tuple(p for p in str(meta.get("copies", "")).split("\n") if p),
         title=meta["title"],
         content_hash=meta["content_hash"],
         source=meta.get("source", ""),
@@ -59,6 +61,22 @@ def _record(doc_id: str, meta: dict) -> DocumentRecord:
         sentences=int(meta.get("sentences", 0)),
         chunks=int(meta.get("chunks", 0)),
     )
+
+
+def _metadata(record: DocumentRecord, fingerprint: str) -> dict:
+    return {
+        "path": record.path,
+        "copies": "\n".join(record.copies),
+        "title": record.title,
+        "source": record.source,
+        "licence": record.licence,
+        "content_hash": record.content_hash,
+        "body_start": record.body_start,
+        "kind": record.kind,
+        "sentences": record.sentences,
+        "chunks": record.chunks,
+        "fingerprint": fingerprint,
+    }
 
 
 def _writes(method: Callable) -> Callable:
@@ -164,12 +182,16 @@ class Store:
             source=record.source,
             licence=record.licence,
             kind=record.kind,
+            copies=record.copies,
         )
 
     @server_errors
     def sources(self) -> list[SourceInfo]:
         """Every stored document, sorted by path."""
-        return sorted((r.info() for r in self.document_records().values()), key=lambda s: s.path)
+        return sorted(
+            (r.info(missing=not any(os.path.exists(p) for p in r.paths)) for r in self.document_records().values()),
+            key=lambda s: s.path,
+        )
 
     @server_errors
     @_writes
@@ -179,17 +201,11 @@ class Store:
         sentences: Sequence[Sentence],
         inputs: Sequence[EmbeddingInput],
         vectors: Sequence[tuple[np.ndarray, np.ndarray]],
-        replace: bool = True,
     ) -> None:
-        """Store ``document`` with its sentences and chunks, its record last.
-
-        ``replace`` first removes what is stored for it; a caller that knows the document is
-        new (no record, orphans already removed) passes False to skip three deletes.
-        """
+        """Store a new ``document`` with its sentences and chunks, its record last (ids come
+        from content, so a document that is stored already is never put again)."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-        if replace:
-            self.delete_document(document.doc_id)
         source = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=document.doc_id)}
         by_id = {s.sentence_id: s for s in sentences}
         chunk_nodes, sentence_nodes = [], []
@@ -236,21 +252,14 @@ class Store:
             ids=[document.doc_id],
             embeddings=[unit],
             documents=[document.text],
-            metadatas=[
-                {
-                    "path": document.path,
-                    "title": document.title,
-                    "source": document.source,
-                    "licence": document.licence,
-                    "content_hash": document.content_hash,
-                    "body_start": document.body_start,
-                    "kind": document.kind,
-                    "sentences": len(sentence_nodes),
-                    "chunks": len(chunk_nodes),
-                    "fingerprint": self.fingerprint,
-                }
-            ],
+            metadatas=[_metadata(DocumentRecord.of(document, len(sentence_nodes), len(chunk_nodes)), self.fingerprint)],
         )
+
+    @server_errors
+    @_writes
+    def relocate(self, record: DocumentRecord) -> None:
+        """Rewrite a document's record (its paths, its title) without touching its vectors."""
+        self._collections["documents"].update(ids=[record.doc_id], metadatas=[_metadata(record, self.fingerprint)])
 
     @server_errors
     @_writes

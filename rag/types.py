@@ -21,7 +21,9 @@ class Document:
     """One source file as decoded text, with the header metadata it declared.
 
     ``text`` is the whole decoded file (for .txt/.md exactly ``Path.read_text("utf-8")``);
-    ``body_start`` is where the body begins after the header block.
+    ``body_start`` is where the body begins after the header block. ``doc_id`` comes from the
+    content: a stored document is one content, found at ``path`` and, when the same bytes lie
+    in several files, at its ``copies`` too.
     """
 
     doc_id: str
@@ -33,6 +35,12 @@ class Document:
     source: str = ""
     licence: str = ""
     kind: str = "txt"
+    copies: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every file known to hold this content, the citing one first."""
+        return (self.path, *self.copies)
 
     def __post_init__(self) -> None:
         if not 0 <= self.body_start <= len(self.text):
@@ -147,6 +155,7 @@ class Answer:
     retrieval_query: str = ""
     confidence: float = 0.0
     answerer: str = "extractive"
+    warnings: tuple[str, ...] = ()  # e.g. better evidence sits in files that are missing or changed
 
     def to_json_text(self) -> str:
         """``to_json`` serialised exactly as ``rag ask --json`` prints it."""
@@ -176,6 +185,7 @@ class Answer:
                 {"text": s.text, "citations": list(s.citations), "supported": s.supported}
                 for s in self.sentences
             ],
+            "warnings": list(self.warnings),
         }
 
 
@@ -200,8 +210,11 @@ class IngestReport:
     added: tuple[str, ...] = ()
     updated: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
+    moved: tuple[str, ...] = ()  # "OLD -> NEW": the same content found at a new path, not embedded again
+    copies: tuple[str, ...] = ()  # files whose content is already indexed from another live file
     removed: tuple[str, ...] = ()
     skipped: tuple[SkippedFile, ...] = ()
+    missing: tuple[str, ...] = ()  # stored documents none of whose files exists (prune removes them)
     documents: int = 0
     sentences: int = 0
     chunks: int = 0
@@ -212,8 +225,11 @@ class IngestReport:
             "added": list(self.added),
             "updated": list(self.updated),
             "unchanged": list(self.unchanged),
+            "moved": list(self.moved),
+            "copies": list(self.copies),
             "removed": list(self.removed),
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "missing": list(self.missing),
             "documents": self.documents,
             "sentences": self.sentences,
             "chunks": self.chunks,
@@ -235,9 +251,32 @@ class DocumentRecord:
     body_start: int = 0
     sentences: int = 0
     chunks: int = 0
+    copies: tuple[str, ...] = ()
 
-    def info(self) -> SourceInfo:
-        """The record as ``rag sources`` lists it."""
+    @classmethod
+    def of(cls, document: Document, sentences: int, chunks: int) -> DocumentRecord:
+        """The record of ``document`` stored with that many sentences and chunks."""
+        return cls(
+            doc_id=document.doc_id,
+            path=document.path,
+            title=document.title,
+            content_hash=document.content_hash,
+            source=document.source,
+            licence=document.licence,
+            kind=document.kind,
+            body_start=document.body_start,
+            sentences=sentences,
+            chunks=chunks,
+            copies=document.copies,
+        )
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every file known to hold this content, the citing one first."""
+        return (self.path, *self.copies)
+
+    def info(self, missing: bool = False) -> SourceInfo:
+        """The record as ``rag sources`` lists it (``missing``: none of its files exists)."""
         return SourceInfo(
             doc_id=self.doc_id,
             path=self.path,
@@ -247,6 +286,8 @@ class DocumentRecord:
             sentences=self.sentences,
             chunks=self.chunks,
             content_hash=self.content_hash,
+            copies=self.copies,
+            missing=missing,
         )
 
 
@@ -262,3 +303,9 @@ class SourceInfo:
     sentences: int
     chunks: int
     content_hash: str
+    copies: tuple[str, ...] = ()
+    missing: bool = False
+
+    def to_json(self) -> dict:
+        """The shape of one entry of ``rag sources --json``."""
+        return {**{k: v for k, v in self.__dict__.items() if k != "copies"}, "copies": list(self.copies)}

@@ -71,9 +71,11 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
     items = "".join(_citation_item(c, turn, quoted_above=normalize_space(c.quote) in said) for c in shown)
     more = len(answer.citations) - len(shown)
     extra = f'<div class="rag-more">and {more} more (raise “Sources shown” in Settings)</div>' if more > 0 else ""
+    warnings = "".join(f'<p class="rag-warning" role="note">Note: {_e(w)}</p>' for w in answer.warnings)
     return (
         '<div class="rag-answer">'
         f'<p class="rag-text">{" ".join(sentences)}</p>'
+        f"{warnings}"
         '<div class="rag-list"><div class="rag-list-head">Cited sentences</div>'
         f'<ol class="rag-cites">{items}</ol>{extra}</div>'
         "</div>"
@@ -171,7 +173,10 @@ def render_document(document: Document, start: int, end: int, *, heading: str, q
 def source_rows(sources: Sequence[SourceInfo]) -> list[list]:
     """Rows of the corpus table: title, sentences, chunks, file name (sorted by title)."""
     ordered = sorted(sources, key=lambda s: (s.title.lower(), s.path))
-    return [[s.title, s.sentences, s.chunks, os.path.basename(s.path)] for s in ordered]
+    return [
+        [s.title, s.sentences, s.chunks, os.path.basename(s.path) + (" (file missing)" if s.missing else "")]
+        for s in ordered
+    ]
 
 
 def render_corpus_summary(sources: Sequence[SourceInfo]) -> str:
@@ -180,8 +185,14 @@ def render_corpus_summary(sources: Sequence[SourceInfo]) -> str:
         return '<p class="rag-summary">Nothing is indexed yet; add files below.</p>'
     sentences = sum(s.sentences for s in sources)
     chunks = sum(s.chunks for s in sources)
-    return (
-        f'<p class="rag-summary">{len(sources)} documents, {sentences:,} sentences, {chunks:,} chunks indexed.</p>'
+    summary = f'<p class="rag-summary">{len(sources)} documents, {sentences:,} sentences, {chunks:,} chunks indexed.</p>'
+    missing = [s for s in sources if s.missing]
+    if not missing:
+        return summary
+    names = ", ".join(_e(s.path) for s in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return summary + (
+        f'<p class="rag-bad" role="status">{len(missing)} document(s) have no file any more: {names}. '
+        "Their passages are never cited; if they moved, add them again from their new place, or remove them.</p>"
     )
 
 
@@ -194,6 +205,7 @@ def render_ingest_report(report: IngestReport) -> str:
     lines = [f'<li class="rag-ok">Added {name(p)}</li>' for p in report.added]
     lines += [f'<li class="rag-ok">Updated {name(p)}</li>' for p in report.updated]
     lines += [f"<li>Already indexed, unchanged: {name(p)}</li>" for p in report.unchanged]
+    lines += [f"<li>Already indexed from another file: {name(p)}</li>" for p in report.copies]
     lines += [f'<li class="rag-bad">Not added: {name(s.path)}: {_e(s.reason)}</li>' for s in report.skipped]
     return f'<ul class="rag-report">{"".join(lines)}</ul>'
 

@@ -27,7 +27,8 @@ def test_ingest_twice_changes_nothing(fake_rag, folder):
     assert second.added == () and second.updated == () and len(second.unchanged) == 2
     assert fake_rag.store.counts() == counts
     assert second.to_json().keys() == {
-        "added", "updated", "unchanged", "removed", "skipped", "documents", "sentences", "chunks"
+        "added", "updated", "unchanged", "moved", "copies", "removed", "skipped", "missing", "documents", "sentences",
+        "chunks",
     }
 
 
@@ -68,7 +69,7 @@ def test_answer_cites_exact_offsets_and_verifies(fake_rag, folder):
     assert all(s.supported and s.citations for s in answer.sentences)
     assert "4 April 1949" in answer.answer
     payload = answer.to_json()
-    assert set(payload) == {"question", "answer", "abstained", "citations", "sentences"}
+    assert set(payload) == {"question", "answer", "abstained", "citations", "sentences", "warnings"}
     assert set(payload["citations"][0]) == {"label", "doc_id", "path", "title", "start", "end", "quote"}
 
 
@@ -94,7 +95,7 @@ def test_file_edited_after_ingest_is_detected_in_citations(fake_rag, folder):
     path.write_text("Completely different text now. Nothing about treaties.\n")
     answer = fake_rag.ask("When was the treaty signed in Washington?")
     assert answer.abstained  # the only supporting quote no longer matches its file
-    assert "changed since ingest" in answer.answer
+    assert f"{path.resolve()} (changed since ingest)" in answer.answer and "rag ingest" in answer.answer
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "?!...", "x" * 10_000])
