@@ -167,12 +167,17 @@ def open_source(rag: Rag, turns: Sequence[ChatTurn], kind: str, turn: int, index
     if not 0 <= turn < len(turns) or turns[turn].answer is None:
         return ui_render.render_panel_message("That answer is no longer in this chat.")
     answer = turns[turn].answer
+    span = None
     if kind == "cite":
         citation = next((c for c in answer.citations if c.label == index), None)
         if citation is None:
             return ui_render.render_panel_message(f"Citation [{index}] is not part of that answer.")
         doc_id, start, end, quote = citation.doc_id, citation.start, citation.end, citation.quote
         heading = f"[{citation.label}] cited sentence · characters {start}–{end}"
+        short = answer.short_answer
+        if short is not None and short.label == citation.label:
+            span = (short.start, short.end)
+            heading += f" · short answer {short.start}–{short.end}"
     elif kind == "ev" and 0 <= index < len(answer.evidence):
         sentence = answer.evidence[index].sentence
         doc_id, start, end, quote = sentence.doc_id, sentence.start, sentence.end, sentence.text
@@ -185,7 +190,7 @@ def open_source(rag: Rag, turns: Sequence[ChatTurn], kind: str, turn: int, index
         return ui_render.render_panel_message(user_message(exc))
     if document is None:
         return ui_render.render_panel_message("That document is no longer in the index; ask again.")
-    return ui_render.render_document(document, start, end, heading=heading, quote=quote)
+    return ui_render.render_document(document, start, end, heading=heading, quote=quote, answer_span=span)
 
 
 def api_ask(rag: Rag, question: str) -> str:

@@ -8,11 +8,14 @@ Checks, for every file:
   * each line is valid JSON (an object), ids are unique (also across files),
     required keys are present with the right types;
   * minimum counts (seed >= 42, corpus >= 28 over >= 15 documents,
-    unanswerable >= 14 with both near and far questions, multiturn >= 10,
+    unanswerable >= 14 with both near and far questions, multiturn >= 16,
     verifier pairs >= 90 with 35-50% supported);
   * every gold / evidence string is a substring of its document's text
     (Path.read_text("utf-8"); "seed-article.txt" is read from --seed);
-  * every fact occurs in the gold sentences (case-insensitive, whitespace collapsed).
+  * every fact occurs in the gold sentences (case-insensitive, whitespace collapsed);
+  * the optional "short" key (seed / corpus items, last turn of multiturn items)
+    is a list of at most 3 non-empty strings, each an exact substring of one
+    of the item's gold sentences (an empty list: no short answer).
 
 Prints a one-line summary per file and exits 1 if any problem was found.
 Standard library only.
@@ -39,10 +42,11 @@ MIN_COUNTS = {
     "seed.jsonl": 42,
     "corpus.jsonl": 28,
     "unanswerable.jsonl": 14,
-    "multiturn.jsonl": 10,
+    "multiturn.jsonl": 16,
     "verifier_pairs.jsonl": 90,
 }
 MIN_CORPUS_DOCS = 15
+MAX_SHORT = 3
 SUPPORTED_RATIO = (0.35, 0.50)
 
 
@@ -161,6 +165,28 @@ class Checker:
             if norm(f) not in gold_norm:
                 self.err(where, f"fact {f!r} not in gold text")
 
+    def check_short(self, where: str, obj: dict, golds) -> None:
+        """Optional "short": a list of <= MAX_SHORT exact substrings of a gold sentence."""
+        if "short" not in obj:
+            return
+        short = obj["short"]
+        if not isinstance(short, list):
+            self.err(where, f"key 'short' has wrong type {type(short).__name__}")
+            return
+        if len(short) > MAX_SHORT:
+            self.err(where, f"short has {len(short)} items (max {MAX_SHORT})")
+        strs = [x for x in short if isinstance(x, str)]
+        if len(set(strs)) != len(strs):
+            self.err(where, "short has duplicate items")
+        gold = [g for g in golds if isinstance(g, str)]
+        for x in short:
+            if not isinstance(x, str) or not x.strip():
+                self.err(where, f"short item is not a non-empty string: {x!r}")
+            elif x != x.strip():
+                self.err(where, f"short has leading/trailing whitespace: {x[:70]!r}")
+            elif not any(x in g for g in gold):
+                self.err(where, f"short not an exact substring of a gold sentence: {x[:70]!r}")
+
     def check_question(self, where: str, q) -> None:
         if not isinstance(q, str) or not q.strip():
             self.err(where, "question must be a non-empty string")
@@ -172,6 +198,7 @@ class Checker:
         bad_before = len(self.problems)
         rows = self.load(name)
         docs: set[str] = set()
+        shorts = 0
         spec = {"id": str, "question": str, "answerable": bool, "doc": str, "gold": list, "facts": list}
         for n, obj in rows:
             where = f"{name}:{n}"
@@ -187,13 +214,15 @@ class Checker:
                 self.err(where, "corpus questions must not use the seed article")
             if self.check_sentences(where, obj["doc"], obj["gold"], "gold"):
                 self.check_facts(where, obj["facts"], obj["gold"])
+            self.check_short(where, obj, obj["gold"])
+            shorts += bool(obj.get("short"))
             docs.add(obj["doc"])
         self.min_count(name, len(rows))
-        extra = ""
+        extra = f", {shorts} with short answers"
         if not seed_only:
             if len(docs) < MIN_CORPUS_DOCS:
                 self.err(name, f"questions cover {len(docs)} documents (need >= {MIN_CORPUS_DOCS})")
-            extra = f", {len(docs)} documents"
+            extra = f", {len(docs)} documents" + extra
         return self.summary(name, len(rows), bad_before, extra)
 
     def unanswerable_file(self, name: str) -> str:
@@ -209,7 +238,7 @@ class Checker:
             self.check_question(where, obj["question"])
             if obj["answerable"] is not False:
                 self.err(where, "answerable must be false")
-            for key in ("doc", "gold", "facts"):
+            for key in ("doc", "gold", "facts", "short"):
                 if key in obj:
                     self.err(where, f"unanswerable item must not carry {key!r}")
             if obj["near"]:
@@ -224,7 +253,7 @@ class Checker:
     def multiturn_file(self, name: str) -> str:
         bad_before = len(self.problems)
         rows = self.load(name)
-        seed = corpus = 0
+        seed = corpus = shorts = 0
         for n, obj in rows:
             where = f"{name}:{n}"
             self.check_id(name, n, obj, "multi-")
@@ -237,14 +266,16 @@ class Checker:
             for i, t in enumerate(turns):
                 self.check_question(f"{where} turn {i + 1}", t.get("question"))
             for i, t in enumerate(turns[:-1]):
-                if any(k in t for k in ("doc", "gold", "facts")):
-                    self.err(f"{where} turn {i + 1}", "only the last turn carries doc/gold/facts")
+                if any(k in t for k in ("doc", "gold", "facts", "short")):
+                    self.err(f"{where} turn {i + 1}", "only the last turn carries doc/gold/facts/short")
             last = turns[-1]
             lw = f"{where} last turn"
             if not self.check_keys(lw, last, {"question": str, "doc": str, "gold": list, "facts": list}):
                 continue
             if self.check_sentences(lw, last["doc"], last["gold"], "gold"):
                 self.check_facts(lw, last["facts"], last["gold"])
+            self.check_short(lw, last, last["gold"])
+            shorts += bool(last.get("short"))
             if last["doc"] == SEED_DOC:
                 seed += 1
             else:
@@ -252,7 +283,7 @@ class Checker:
         self.min_count(name, len(rows))
         if rows and (seed == 0 or corpus == 0):
             self.err(name, f"need both seed and corpus cases (seed={seed}, corpus={corpus})")
-        return self.summary(name, len(rows), bad_before, f", seed={seed}, corpus={corpus}")
+        return self.summary(name, len(rows), bad_before, f", seed={seed}, corpus={corpus}, {shorts} with short answers")
 
     def pairs_file(self, name: str) -> str:
         bad_before = len(self.problems)

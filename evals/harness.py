@@ -29,6 +29,7 @@ from evals.metrics import (
     calibrate_threshold,
     citation_precision,
     citation_recall,
+    exact_match,
     fact_coverage,
     first_relevant_rank,
     hit_at_k,
@@ -42,6 +43,7 @@ from evals.metrics import (
     summarise,
     summarise_mean,
     threshold_row,
+    token_f1,
 )
 from evals.records import RANK_CUTOFFS, Cited, Dataset, DatasetResult, PairItem, PairRecord, QAItem, QARecord
 from rag.errors import InputError
@@ -128,6 +130,7 @@ def qa_items(rows: Iterable[dict]) -> list[QAItem]:
                 gold=tuple(last.get("gold", ())),
                 facts=tuple(last.get("facts", ())),
                 history=tuple(t["question"] for t in turns[:-1]),
+                short=tuple(last.get("short", ())),
             )
         )
     return items
@@ -199,11 +202,21 @@ def score_answer(item: QAItem, answer: Answer, seconds: float, files: SourceFile
         for c, span in zip(answer.citations, spans)
     )
     evidence = [Span(h.path, h.sentence.start, h.sentence.end) for h in answer.evidence]
+    ranked = [Span(e.hit.path, e.hit.sentence.start, e.hit.sentence.end) for e in answer.ranked]
+    best_cited = bool(ranked) and not answer.abstained and any(overlaps(ranked[0], span) for span in spans)
     quotes = {c.label: c.quote for c in answer.citations}
     statements = [(s.text, [quotes[n] for n in s.citations if n in quotes]) for s in answer.sentences]
     alce = alce_citation_quality(statements if not answer.abstained else [], supports)
     text = "" if answer.abstained else strip_citation_markers(answer.answer)
     answerable = item.answerable and bool(gold)
+    short = answer.short_answer.text if answer.short_answer and not answer.abstained else ""
+    spans_by_label = {c.label: span for c, span in zip(answer.citations, spans)}
+    strong = [s for s in answer.sentences if s.strength == "strong" and not answer.abstained]
+    strong_wrong = sum(
+        1
+        for s in strong
+        if not answerable or not any(overlaps(spans_by_label[n], g) for n in s.citations if n in spans_by_label for g in gold)
+    )
     return QARecord(
         id=item.id,
         question=item.question,
@@ -216,6 +229,13 @@ def score_answer(item: QAItem, answer: Answer, seconds: float, files: SourceFile
         doc=item.doc,
         gold=item.gold,
         gold_rank=first_relevant_rank(evidence, gold, overlaps) if answerable else None,
+        reranked_gold_rank=first_relevant_rank(ranked, gold, overlaps) if answerable else None,
+        gold_cited_first=float(best_cited and any(overlaps(ranked[0], g) for g in gold)) if answerable else None,
+        short_answer=short,
+        short_em=max(exact_match(short, g) for g in item.short) if item.short and answerable else None,
+        short_f1=max(token_f1(short, g) for g in item.short) if item.short and answerable else None,
+        strong_marks=len(strong),
+        strong_wrong=strong_wrong,
         gold_recall=citation_recall(spans, gold, overlaps) if answerable else None,
         gold_precision=citation_precision(spans, gold, overlaps) if answerable else None,
         fact_coverage=fact_coverage(text, item.facts) if item.answerable else None,
@@ -244,6 +264,11 @@ def qa_summary(records: Sequence[QARecord]) -> tuple[Metric, ...]:
         summarise_mean("alce_precision", [r.alce_precision for r in records]),
         *(summarise_mean(f"hit@{k}", [hit_at_k(r.gold_rank, k) for r in gold]) for k in RANK_CUTOFFS),
         summarise_mean("mrr@10", [reciprocal_rank(r.gold_rank, 10) for r in gold]),
+        summarise_mean("gold_cited_first", [r.gold_cited_first for r in gold]),
+        summarise_mean("short_answer_em", [r.short_em for r in gold]),
+        summarise_mean("short_answer_f1", [r.short_f1 for r in gold]),
+        summarise_mean("strong_mark_wrong", [r.strong_wrong > 0 for r in records if r.strong_marks]),
+        *(summarise_mean(f"reranked_hit@{k}", [hit_at_k(r.reranked_gold_rank, k) for r in gold]) for k in (1, 3, 5)),
         summarise("abstention_precision", mixed, abstention("precision")),
         summarise("abstention_recall", pairs, abstention("recall")),
         summarise("false_refusal_rate", pairs, abstention("false_refusal_rate")),
@@ -363,7 +388,7 @@ def main(args, rag) -> int:
     datasets = resolve_datasets(args.datasets)
     started = time.perf_counter()
     results, warmup = run_datasets(datasets, rag, args.limit)
-    threshold = rag.settings.abstain_threshold
+    threshold = rag.settings.gate_threshold()
     calibrated = calibration(results, threshold)
     run = {
         "store": str(rag.settings.store_url or rag.settings.store_dir),

@@ -158,7 +158,13 @@ def score(item: HotpotItem, answer: Answer, seconds: float, titles: dict[str, st
     def title_of(path: str) -> str:
         return titles.get(Path(path).name, "")
 
-    prediction = "" if answer.abstained else strip_citation_markers(answer.answer)
+    # The short answer when the reader found one, else the answer's sentences.
+    if answer.abstained:
+        prediction = ""
+    elif answer.short_answer is not None:
+        prediction = answer.short_answer.text
+    else:
+        prediction = strip_citation_markers(answer.answer)
     cited = tuple(title_of(c.path) for c in answer.citations)
     retrieved = tuple(title_of(h.path) for h in answer.evidence[:RECALL_K])
     return HotpotRecord(

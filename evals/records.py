@@ -32,6 +32,7 @@ class QAItem:
     gold: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
     history: tuple[str, ...] = ()
+    short: tuple[str, ...] = ()  # gold short answers (exact spans of a gold sentence)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,14 @@ class QARecord:
     citations: tuple[Cited, ...]
     doc: str
     gold: tuple[str, ...]
-    gold_rank: int | None
+    gold_rank: int | None  # of the first gold sentence among the retrieved ones
+    reranked_gold_rank: int | None  # ... among the reranked live evidence
+    gold_cited_first: float | None  # the best evidence is gold and cited
+    short_answer: str  # the answer's short answer ("" when none)
+    short_em: float | None  # against the gold short answers (None: the item has none)
+    short_f1: float | None
+    strong_marks: int  # answer sentences marked strong ...
+    strong_wrong: int  # ... of which none of its citations is a gold sentence (or the question is unanswerable)
     gold_recall: float | None
     gold_precision: float | None
     fact_coverage: float | None

@@ -22,6 +22,11 @@ LABELS = {
     "alce_precision": "ALCE citation precision",
     **{f"hit@{k}": f"gold sentence in top {k}" for k in RANK_CUTOFFS},
     "mrr@10": "MRR@10 of gold sentences",
+    "gold_cited_first": "gold sentence ranked first and cited",
+    "short_answer_em": "short-answer exact match",
+    "short_answer_f1": "short-answer token F1",
+    "strong_mark_wrong": "answers with a wrong 'strong' mark",
+    **{f"reranked_hit@{k}": f"gold sentence in the reranked top {k}" for k in (1, 3, 5)},
     "abstention_precision": "abstention precision",
     "abstention_recall": "abstention recall",
     "false_refusal_rate": "false-refusal rate",
@@ -39,7 +44,7 @@ LABELS = {
     "latency_p95": "latency p95",
 }
 CHART_METRICS = {
-    "qa": ("gold_recall", "gold_precision", "fact_coverage", "hit@5", "quote_exactness"),
+    "qa": ("gold_cited_first", "gold_recall", "gold_precision", "fact_coverage", "hit@5", "quote_exactness"),
     "pooled": ("abstention_precision", "abstention_recall", "false_refusal_rate"),
     "verifier": ("precision", "recall", "f1"),
     "hotpotqa": (

@@ -28,14 +28,15 @@ class ExtractiveAnswerer:
     """Answers with the best source sentences themselves, each citing itself.
 
     The best sentence always; further ones (up to ``max_sentences``) only when they score at
-    least ``floor`` and within ``NEARLY_AS_GOOD`` of the best, and add a question term that
-    neither the answer nor the best sentence's context covers.
+    least ``floor`` and within ``margin`` of the best, and add a question term that neither
+    the answer nor the best sentence's context covers.
     """
 
     name = "extractive"
 
-    def __init__(self, floor: float, max_sentences: int = 3):
+    def __init__(self, floor: float, margin: float = NEARLY_AS_GOOD, max_sentences: int = 3):
         self.floor = floor
+        self.margin = margin
         self.max_sentences = max_sentences
 
     def compose(self, question: str, evidence: Sequence[Evidence], on_token: OnToken | None = None) -> Draft:
@@ -47,7 +48,7 @@ class ExtractiveAnswerer:
         for candidate in evidence[1:]:
             if len(chosen) >= self.max_sentences:
                 break
-            if candidate.score < max(self.floor, best.score - NEARLY_AS_GOOD):
+            if candidate.score < max(self.floor, best.score - self.margin):
                 break
             own = set(content_terms(candidate.hit.sentence.text))
             if (own & query_terms) - covered:

@@ -7,10 +7,12 @@ exact character offsets.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from rag.types import Answer, AnswerSentence, Citation, Draft, Hit
+from rag.types import Answer, AnswerSentence, Citation, Draft, Evidence, Hit, ShortAnswer
 
 ABSTAIN_TEXT = "The documents do not say."
+PARTIAL_PREFIX = "The closest the documents come:"
 CLOSEST_EVIDENCE = 10
 
 
@@ -52,9 +54,10 @@ def cite(question: str, query: str, draft: Draft, hits: Sequence[Hit], confidenc
     )
 
 
-def render(sentences: Sequence[AnswerSentence]) -> str:
-    """The answer text: each sentence followed by its ``[n]`` markers."""
-    parts = []
+def render(sentences: Sequence[AnswerSentence], partial: bool = False) -> str:
+    """The answer text: each sentence followed by its ``[n]`` markers (after the partial-answer
+    preface when the evidence only comes close)."""
+    parts = [PARTIAL_PREFIX] if partial else []
     for sentence in sentences:
         markers = "".join(f"[{n}]" for n in sentence.citations)
         parts.append(f"{sentence.text} {markers}".strip())
@@ -77,3 +80,32 @@ def abstention(
         confidence=confidence,
         answerer=answerer,
     )
+
+
+def short_answer(answer: Answer, best: Evidence) -> ShortAnswer | None:
+    """The short answer inside the best evidence, when that sentence is cited and verified."""
+    if best.answer_span is None or answer.abstained:
+        return None
+    sentence = best.hit.sentence
+    citation = next((c for c in answer.citations if c.sentence_id == sentence.sentence_id and c.verified), None)
+    start, end = best.answer_span
+    if citation is None or not sentence.start <= start < end <= sentence.end:
+        return None
+    text = sentence.text[start - sentence.start : end - sentence.start]
+    return ShortAnswer(text=text, label=citation.label, path=citation.path, start=start, end=end)
+
+
+def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float) -> Answer:
+    """Each sentence's score (the best of its cited sentences' evidence scores) and strength
+    (``strong`` at or above ``strong``, else ``partial``); a partial best sentence makes the
+    answer partial, and its text says so."""
+    scores = {e.hit.sentence.sentence_id: e.score for e in evidence}
+    by_label = {c.label: scores.get(c.sentence_id) for c in answer.citations}
+    sentences = []
+    for sentence in answer.sentences:
+        known = [by_label[n] for n in sentence.citations if by_label.get(n) is not None]
+        score = max(known) if known else None
+        strength = "" if score is None else ("strong" if score >= strong else "partial")
+        sentences.append(replace(sentence, score=score, strength=strength))
+    partial = bool(evidence) and evidence[0].score < strong
+    return replace(answer, sentences=tuple(sentences), partial=partial, answer=render(sentences, partial))

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from rag.citing import PARTIAL_PREFIX
 from rag.errors import RagError
 from rag.shell import EXIT_OK, EXIT_USAGE, run_guarded
 from rag.text import normalize_space
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--store-url", help="Chroma server URL, e.g. http://127.0.0.1:8000 ($RAG_STORE_URL)")
     common.add_argument("--config", help="settings file (default ./rag.toml or $RAG_CONFIG)")
     common.add_argument("--threads", type=int, help="torch threads (default 1)")
+    common.add_argument("--reranker", choices=["features", "reader"], help="how evidence is ranked ($RAG_RERANKER)")
     common.add_argument("--llm-url", help="OpenAI-compatible server for --answerer llm ($RAG_LLM_URL)")
     common.add_argument("--llm-model", help="local model name or the server's model name ($RAG_LLM_MODEL)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
@@ -65,6 +67,7 @@ def _open(args, create: bool = False):
         "store_dir": args.store,
         "store_url": args.store_url,
         "threads": args.threads,
+        "reranker": args.reranker,
         "answerer": getattr(args, "answerer", None),
         "llm_url": args.llm_url,
         "llm_model": args.llm_model,
@@ -143,8 +146,19 @@ def cmd_ask(args) -> int:
 
 
 def format_answer(answer) -> str:
-    """Answer text, then each citation with its document and exact quote."""
-    lines = [answer.answer]
+    """The short answer first, then the answer's sentences with their marks, then each citation
+    with its document, characters and exact quote (or the closest evidence of an abstention)."""
+    lines = []
+    if answer.short_answer is not None:
+        lines += [f"Answer: {normalize_space(answer.short_answer.text)} [{answer.short_answer.label}]", ""]
+    if answer.abstained:
+        lines.append(answer.answer)
+    else:
+        if answer.partial:
+            lines.append(PARTIAL_PREFIX)
+        for sentence in answer.sentences:
+            markers = "".join(f"[{n}]" for n in sentence.citations)
+            lines.append(f"{sentence.text} {markers}  ({sentence_marks(sentence)})")
     lines += [f"\nNote: {warning}" for warning in answer.warnings]
     if answer.abstained and answer.evidence:
         lines.append("\nClosest evidence (not an answer):")
@@ -156,6 +170,18 @@ def format_answer(answer) -> str:
             lines.append(f"  [{c.label}] {c.title} — {c.path} [{c.start}:{c.end}]")
             lines.append(f"      “{normalize_space(c.quote)}”")
     return "\n".join(lines)
+
+
+def sentence_marks(sentence) -> str:
+    """What an answer sentence earned: its strength and how it was checked."""
+    marks = [f"{sentence.strength} {sentence.score:.2f}"] if sentence.strength else []
+    if sentence.verbatim:
+        marks.append("quoted verbatim")
+    elif sentence.supported:
+        marks.append("checked against its sources")
+    else:
+        marks.append(f"not verified: {sentence.reason}" if sentence.reason else "not verified")
+    return "; ".join(marks)
 
 
 def cmd_chat(args) -> int:

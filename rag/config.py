@@ -15,6 +15,7 @@ from rag.types import content_id
 PACKAGED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 SPLITTER_VERSION = "sentences-v2"
 CONTEXT_VERSION = "late-chunk-title-v1"
+STORE_LAYOUT = "compact-v3"  # content ids, batched compact writes, no full-text index
 CONFIG_FILE = "rag.toml"
 
 
@@ -38,13 +39,24 @@ class Settings(BaseModel):
     precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto", description="bf16 where the CPU has native bf16 (avx512_bf16), else fp32"
     )
-    batch_size: int = Field(default=16, ge=1)
+    batch_size: int = Field(default=16, ge=1, description="chunks embedded in one batch")
+    write_batch: int = Field(default=2048, ge=1, description="sentences written to the store in one batch")
     dense_candidates: int = Field(default=40, ge=1, description="nearest sentences asked of Chroma")
     chunk_candidates: int = Field(default=10, ge=0, description="nearest chunks asked of Chroma")
     lexical_candidates: int = Field(default=40, ge=1, description="best BM25 sentences")
     rrf_k: int = Field(default=60, ge=1)
     retrieve_limit: int = Field(default=40, ge=1, description="fused sentences handed to the reranker")
     reranker: Literal["features", "reader"] = "features"
+    rerank_k: int = Field(default=20, ge=1, description="fused sentences the reader judges")
+    reader_manifest: Path | None = Field(default=None, description="reader weights' manifest (default: the packaged reader)")
+    reader_threshold: float = Field(default=0.5, ge=0, le=1, description="the gate for the reader; see README")
+    reader_strong_threshold: float = Field(
+        default=0.8, ge=0, le=1, description="reader relevance marked strong (else partial); see README"
+    )
+    features_strong_threshold: float = Field(default=0.6, description="features score marked strong (else partial)")
+    reader_extra_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="relevance a further sentence needs to be cited too"
+    )
     max_sources: int = Field(default=3, ge=1, le=10)
     abstain_threshold: float = Field(default=0.47, description="the gate for the features reranker; see README")
     answerer: Literal["extractive", "llm"] = "extractive"
@@ -69,12 +81,16 @@ class Settings(BaseModel):
 
     def gate_threshold(self) -> float:
         """The evidence score under which the configured reranker's answer abstains."""
-        return self.abstain_threshold
+        return self.reader_threshold if self.reranker == "reader" else self.abstain_threshold
+
+    def strong_threshold(self) -> float:
+        """The evidence score from which the configured reranker's evidence is marked strong."""
+        return self.reader_strong_threshold if self.reranker == "reader" else self.features_strong_threshold
 
     def fingerprint(self) -> str:
         """Hash of every setting that changes the stored vectors; names the collections."""
         return content_id(
-            self.embedding_model, self.embedding_window, SPLITTER_VERSION, CONTEXT_VERSION, length=12
+            self.embedding_model, self.embedding_window, SPLITTER_VERSION, CONTEXT_VERSION, STORE_LAYOUT, length=12
         )
 
 

@@ -84,9 +84,12 @@ class SentenceTransformerEmbedder:
 
     dimension = 384
 
-    def __init__(self, model_path: Path | None = None, threads: int = 1, batch_size: int = 16):
+    def __init__(self, model_path: Path | None = None, threads: int = 1, batch_size: int = 16, precision: str = "auto"):
+        from rag.precision import resolve
+
         self.model_path = model_path or packaged_model_path()
         self.name = self.model_path.name
+        self.precision = resolve(precision)  # bf16 autocast where the CPU has native bf16
         self.threads = threads
         self.batch_size = batch_size
         self._model = None
@@ -122,11 +125,14 @@ class SentenceTransformerEmbedder:
 
         if not inputs:
             return []
+        from rag.precision import autocast
+
         model = self._loaded()
         texts = [item.text for item in inputs]
-        token_sets = model.encode(
-            texts, output_value="token_embeddings", batch_size=self.batch_size, convert_to_numpy=False
-        )
+        with autocast(self.precision):
+            token_sets = model.encode(
+                texts, output_value="token_embeddings", batch_size=self.batch_size, convert_to_numpy=False
+            )
         results = []
         for item, tokens in zip(inputs, token_sets):
             matrix = tokens.float().numpy()
@@ -141,8 +147,14 @@ class SentenceTransformerEmbedder:
         return results
 
     def embed_query(self, text: str) -> np.ndarray:
+        import numpy as np
+
+        from rag.precision import autocast
+
         model = self._loaded()
-        return model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+        with autocast(self.precision):
+            vector = model.encode([text], normalize_embeddings=True, convert_to_tensor=True)[0]
+        return _normalise(vector.float().numpy().astype(np.float32))
 
 
 def _pool(matrix: np.ndarray, offsets: list[tuple[int, int]], start: int, end: int) -> np.ndarray:

@@ -28,7 +28,8 @@ def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_
 ]:
     """Expand folders recursively into supported files (sorted); report paths that cannot be used.
 
-    Files named explicitly are taken even when a folder walk would exclude them.
+    Files named explicitly are taken even when a folder walk would exclude them. Files come
+    back as absolute, resolved paths.
     """
     found: dict[str, Path] = {}
     skipped: list[SkippedFile] = []
@@ -49,7 +50,7 @@ def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_
                 skipped.append(SkippedFile(str(given), f"unsupported type {path.suffix or '(none)'}; use .txt, .md, .html or .pdf"))
         else:
             skipped.append(SkippedFile(str(given), "not a regular file (broken link or special file)"))
-    return [found[k] for k in sorted(found)], skipped
+    return [Path(k) for k in sorted(found)], skipped
 
 
 def _walk(folder: Path, excludes: tuple[str, ...], skipped: list[SkippedFile]) -> Iterator[Path]:
@@ -87,12 +88,13 @@ def document_id(content_hash: str) -> str:
 def load_document(path: Path, max_bytes: int) -> Document:
     """Read and decode one file; raise FileRejected with a one-line reason if it cannot be used."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise FileRejected(
-                f"too large ({size / 2**20:.1f} MiB > {max_bytes / 2**20:.1f} MiB limit); split it or raise max_file_bytes"
-            )
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise FileRejected(
+                    f"too large ({size / 2**20:.1f} MiB > {max_bytes / 2**20:.1f} MiB limit); split it or raise max_file_bytes"
+                )
+            raw = handle.read()
     except FileRejected:
         raise
     except PermissionError:

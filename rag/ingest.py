@@ -20,12 +20,23 @@ from pathlib import Path
 
 from rag.chunking import EmbeddingInput, chunk_document, sentence_budget
 from rag.files import FileRejected, find_files, load_document
+from rag.lexical import NewDocument
 from rag.sentences import split_sentences
+from rag.store import StoredDocument
 from rag.text import normalize_space
 from rag.types import Document, DocumentRecord, IngestReport, Sentence, SkippedFile
 
 Progress = Callable[[int, int, str], None]
-MISSING_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class IndexChanges:
+    """What an ingest changed, for the lexical index: documents added (or to re-index), removed,
+    and every record as it stands now."""
+
+    added: tuple[NewDocument, ...]
+    removed: frozenset[str]
+    records: dict[str, DocumentRecord]
 
 
 @dataclass(frozen=True)
@@ -79,16 +90,22 @@ class Catalogue:
 
 
 def ingest_files(
-    store, embedder, settings, paths: Iterable[str | Path], prune: bool = False, progress: Progress | None = None
-) -> IngestReport:
-    """Bring the store in line with ``paths``; with ``prune``, remove documents none of whose
-    files exists (or is still found under a given folder). The caller holds the store for writing."""
+    store,
+    embedder,
+    settings,
+    paths: Iterable[str | Path],
+    records: dict[str, DocumentRecord],
+    prune: bool = False,
+    progress: Progress | None = None,
+) -> tuple[IngestReport, IndexChanges]:
+    """Bring the store in line with ``paths``, given its ``records``; with ``prune``, remove
+    documents none of whose files exists (or is still found under a given folder). The caller
+    holds the store for writing."""
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
     files, skipped = find_files(paths)
     added, updated, unchanged, moved, copies = [], [], [], [], []
-    store.delete_orphans()
-    catalogue = Catalogue(store.document_records())
+    catalogue = Catalogue(records)
     window = settings.embedding_window
     budget = sentence_budget(window)
 
@@ -99,21 +116,36 @@ def ingest_files(
     pending: list[Prepared] = []
     new_by_hash: dict[str, int] = {}  # content hash -> index in ``new`` (for copies within this run)
     new: list[Document] = []
-    written: dict[str, DocumentRecord] = {}  # content hash -> the record as put
+    written: dict[str, NewDocument] = {}  # content hash -> the document as put
+    embedded: list[StoredDocument] = []  # waiting to be written
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-store-writer")
     writes: list[Future] = []
 
+    def write(force: bool = False) -> None:
+        """Queue batched writes of the embedded documents, about ``write_batch`` sentences each
+        (the rest too when ``force``)."""
+        while embedded and (force or sum(len(d.sentences) for d in embedded) >= settings.write_batch):
+            size = 0
+            batch = []
+            while embedded and (size < settings.write_batch or not batch):
+                batch.append(embedded.pop(0))
+                size += len(batch[-1].sentences)
+            writes.append(writer.submit(store.put_documents, batch))
+            for stored in batch:
+                record = DocumentRecord.of(stored.document, len(stored.sentences), len(stored.inputs))
+                written[stored.document.content_hash] = NewDocument(record, stored.sentences)
+        while writes and writes[0].done():
+            writes.pop(0).result()  # surface a failed write now
+
     def flush() -> None:
-        """Embed the pending documents' chunks in one batch, then queue each document's write."""
+        """Embed the pending documents' chunks in one batch."""
         vectors = embedder.embed_chunks([item for p in pending for item in p.inputs])
         for prepared in pending:
             mine, vectors[: len(prepared.inputs)] = vectors[: len(prepared.inputs)], []
             document = new[new_by_hash[prepared.document.content_hash]]  # with the copies found since
-            writes.append(writer.submit(store.put_document, document, prepared.sentences, prepared.inputs, mine))
-            written[document.content_hash] = DocumentRecord.of(document, len(prepared.sentences), len(prepared.inputs))
+            embedded.append(StoredDocument(document, prepared.sentences, prepared.inputs, tuple(mine)))
         pending.clear()
-        while writes and writes[0].done():
-            writes.pop(0).result()  # surface a failed write now
+        write()
 
     try:
         for done, path in enumerate(files):
@@ -157,21 +189,36 @@ def ingest_files(
                 flush()
         if pending:
             flush()
-        for write in writes:
-            write.result()
+        write(force=True)
+        for queued in writes:
+            queued.result()
     finally:
         writer.shutdown(wait=True)
     if progress:
         progress(len(files), len(files), "")
-    for content_hash, record in written.items():  # copies found after the document was written
-        catalogue.add(record)
+    for content_hash, stored in written.items():  # copies found after the document was written
+        catalogue.add(stored.record)
         final = new[new_by_hash[content_hash]]
-        if final.copies != record.copies:
-            catalogue.set_paths(record, list(final.paths))
+        if final.copies != stored.record.copies:
+            catalogue.set_paths(stored.record, list(final.paths))
+    retitled = {d for d in catalogue.changed if d in records and catalogue.records[d].title != records[d].title}
     removed = _apply(store, catalogue, seen, paths if prune else None)
-    missing = [r.path for r in catalogue.records.values() if r.doc_id not in catalogue.emptied and not _exists(r)]
+    # Documents whose files are gone, among those this ingest was asked about (checking every
+    # document of a large store would cost a stat each).
+    scope = [os.path.realpath(p) + (os.sep if p.is_dir() else "") for p in paths]
+    missing = [
+        r.path
+        for r in catalogue.records.values()
+        if any(q == s or q.startswith(s) for q in r.paths for s in scope) and not _exists(r)
+    ]
     counts = store.counts()
-    return IngestReport(
+    reindexed = tuple(NewDocument(catalogue.records[d], tuple(store.sentences_of(d))) for d in sorted(retitled))
+    changes = IndexChanges(
+        added=(*(w for w in written.values()), *reindexed),
+        removed=frozenset(catalogue.emptied | retitled),
+        records=dict(catalogue.records),
+    )
+    report = IngestReport(
         added=tuple(added),
         updated=tuple(updated),
         unchanged=tuple(unchanged),
@@ -185,12 +232,15 @@ def ingest_files(
         chunks=counts["chunks"],
         seconds=time.perf_counter() - started,
     )
+    return report, changes
 
 
-def prune_missing(store) -> list[str]:
+def prune_missing(store, records: dict[str, DocumentRecord]) -> tuple[list[str], IndexChanges]:
     """Remove the documents none of whose files exists (and forget the paths of copies that are
     gone); returns the removed documents' paths. The caller holds the store for writing."""
-    return _apply(store, Catalogue(store.document_records()), set(), [])
+    catalogue = Catalogue(records)
+    removed = _apply(store, catalogue, set(), [])
+    return removed, IndexChanges((), frozenset(catalogue.emptied), dict(catalogue.records))
 
 
 def _apply(store, catalogue: Catalogue, seen: set[str], pruned_paths: list[Path] | None) -> list[str]:
@@ -210,8 +260,9 @@ def _apply(store, catalogue: Catalogue, seen: set[str], pruned_paths: list[Path]
             catalogue.set_paths(catalogue.records[record.doc_id], kept)
     for doc_id in sorted(catalogue.changed):
         store.relocate(catalogue.records[doc_id])
-    for doc_id in sorted(catalogue.emptied):
-        store.delete_document(doc_id)
+    if catalogue.emptied:
+        store.delete_documents(sorted(catalogue.emptied))
+    for doc_id in catalogue.emptied:
         catalogue.records.pop(doc_id, None)
     return removed
 

@@ -15,6 +15,7 @@ _FORCED = {
     "ANONYMIZED_TELEMETRY": "False",
     "TOKENIZERS_PARALLELISM": "false",
     "DO_NOT_TRACK": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # no "Loading weights" bars on a user's terminal
 }
 
 

@@ -63,6 +63,7 @@ class Rag:
         self._checkers = dict(checkers or {})
         self._store = None
         self._index = None
+        self._generation = ""
         self._files = None
         self._documents: dict[str, Document | None] = {}
         self._lock = threading.RLock()  # lazily built parts and the lexical index
@@ -87,6 +88,7 @@ class Rag:
                     model_path=model_path(self.settings.embedding_model),
                     threads=self.settings.threads,
                     batch_size=self.settings.batch_size,
+                    precision=self.settings.precision,
                 )
             return self._embedder
 
@@ -143,14 +145,27 @@ class Rag:
             self._invalidate()
 
     def _lexical_index(self):
-        with self._lock:
-            if self._index is None:
-                from rag.retrieval import DocInfo, LexicalIndex
+        """The lexical index matching the store as it is now (another process may have written
+        to it since): kept while the store's generation is unchanged (or a write is under way),
+        else loaded from beside the store, else rebuilt from a scan of the store and saved."""
+        from rag.lexical import LexicalIndex
+        from rag.store import WRITING
 
-                docs = {s.doc_id: DocInfo(s.title, s.path) for s in self.store.sources()}
-                sentences = [s for s in self.store.all_sentences() if s.doc_id in docs]
-                self._index = LexicalIndex(sentences, docs)
-            return self._index
+        with self._lock:
+            store = self.store
+            generation = store.generation()
+            if self._index is not None and (generation == self._generation or generation.startswith(WRITING)):
+                return self._index
+            folder = store.local_folder()
+            index = LexicalIndex.load(folder, generation, store.fingerprint)
+            if index is None:
+                index = LexicalIndex.build(store.document_records(), store.all_sentences())
+                _save_quietly(index, folder, generation, store.fingerprint)
+            if self._index is not None:
+                self._files = None
+                self._documents.clear()
+            self._index, self._generation = index, generation
+            return index
 
     def _invalidate(self) -> None:
         with self._lock:
@@ -174,21 +189,41 @@ class Rag:
         """
         from rag.ingest import ingest_files
 
-        with self._ingest_lock, self.store.writing():
-            try:
-                return ingest_files(self.store, self.embedder, self.settings, paths, prune, progress)
-            finally:
-                self._invalidate()
+        return self._writing(
+            lambda store, records: ingest_files(store, self.embedder, self.settings, paths, records, prune, progress)
+        )
 
     def prune_missing(self) -> list[str]:
         """Remove the documents whose files are all gone; returns their paths."""
         from rag.ingest import prune_missing
 
+        return self._writing(prune_missing)
+
+    def _writing(self, change):
+        """Run ``change(store, records)`` as the store's one writer, then bring the lexical index
+        up to date and give the store its new generation. An interrupted earlier write is
+        finished first (its orphans removed)."""
+        from rag.store import WRITING
+
         with self._ingest_lock, self.store.writing():
+            store = self.store
+            interrupted = store.generation().startswith(WRITING)
+            index = self._lexical_index()
+            store.begin_writing()
             try:
-                return prune_missing(self.store)
-            finally:
+                if interrupted:
+                    store.delete_orphans()
+                result, changes = change(store, index.records)
+                index = index.updated(changes.added, set(changes.removed), changes.records)
+            except BaseException:
                 self._invalidate()
+                raise
+            generation = store.finish_writing()
+            with self._lock:
+                _save_quietly(index, store.local_folder(), generation, store.fingerprint)
+                self._invalidate()
+                self._index, self._generation = index, generation
+            return result
 
     def ingest_uploads(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
         """Copy uploaded files into the upload folder beside the store and index them; a file
@@ -229,38 +264,48 @@ class Rag:
         ``on_token`` receives generated text as it streams (LLM answerer only); the returned
         answer is the verified one, which may differ from the stream.
         """
-        from rag.citing import abstention, cite
         from rag.conversation import retrieval_query
         from rag.rerank import answer_like
         from rag.retrieval import Retriever
-        from rag.verify import live_evidence, stale_note, verify_answer
+        from rag.verify import live_evidence, stale_note
 
         question = clean_question(question)
         name = answerer or self.settings.answerer
-        composer = self.answerer(name)
+        self.answerer(name)  # an unknown answerer is an error before any work
         turns = [t if isinstance(t, Turn) else Turn(*t) for t in history]
         query = retrieval_query(question, turns)
         index = self._lexical_index()
-        if not index.sentences:
+        if not len(index):
             raise StoreError("the index is empty; ingest documents first: rag ingest PATH")
         hits = Retriever(self.store, self.embedder, index, self.settings).retrieve(query)
-        ranked = self.reranker.rerank(question, query, answer_like(hits), index.term_idf)
+        candidates = answer_like(hits)
+        ranked = self.reranker.rerank(question, query, candidates, index.term_idf)
         # Evidence whose file is missing or changed never wins over live evidence.
         files = self.source_files
         evidence, stale = live_evidence(ranked, files)
         warning = stale_note(stale)
-        closest = [e.hit for e in evidence]
+        closest = [h for h in candidates if files.is_live(h.sentence)]  # in retrieval order
+        answer = self._answer(question, query, hits, evidence, closest, warning, name, on_token)
+        return replace(answer, ranked=tuple(evidence))
+
+    def _answer(self, question, query, hits, evidence, closest, warning, name, on_token) -> Answer:
+        """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
+        survives (``closest``: what an abstention offers instead; ``warning``: stale evidence)."""
+        from rag.citing import abstention, cite, short_answer, with_strength
+        from rag.verify import verify_answer
+
         best = evidence[0].score if evidence else 0.0
         if best < self.settings.gate_threshold():
             return abstention(question, query, closest, best, warning, name)
-        draft = composer.compose(question, evidence, on_token)
+        draft = self.answerer(name).compose(question, evidence, on_token)
         if not draft.sentences:
             return abstention(question, query, closest, best, draft.note or warning, name)
-        verification = verify_answer(cite(question, query, draft, hits, best, name), files, self.checker(name))
+        verification = verify_answer(cite(question, query, draft, hits, best, name), self.source_files, self.checker(name))
         if not verification.answer.sentences:
             problem = verification.problem or warning or "no sentence passed verification"
             return abstention(question, query, closest, best, problem, name)
-        return replace(verification.answer, warnings=(warning,)) if warning else verification.answer
+        answer = with_strength(verification.answer, evidence, self.settings.strong_threshold())
+        return replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
 
     def document(self, doc_id: str) -> Document | None:
         """A stored document with its text as ingested (cached)."""
@@ -270,21 +315,36 @@ class Rag:
             return self._documents[doc_id]
 
     def sources(self) -> list[SourceInfo]:
-        """Every indexed document."""
-        return self.store.sources()
+        """Every indexed document, sorted by path (``missing``: none of its files exists)."""
+        records = self._lexical_index().records.values()
+        return sorted((r.info(missing=not any(os.path.exists(p) for p in r.paths)) for r in records), key=lambda s: s.path)
 
     def is_empty(self) -> bool:
         """True when nothing is indexed yet."""
         return self.store.counts()["documents"] == 0
 
 
+def _save_quietly(index, folder: Path, generation: str, fingerprint: str) -> None:
+    """Save the lexical index for the next start; a folder that cannot be written only costs
+    a rebuild then."""
+    try:
+        index.save(folder, generation, fingerprint)
+    except OSError:
+        pass
+
+
 def make_reranker(settings: Settings):
     """The reranker named in settings."""
-    from rag.rerank import FeatureReranker
+    from rag.rerank import FeatureReranker, ReaderReranker
 
     if settings.reranker == "features":
         return FeatureReranker()
-    raise InputError(f"unknown reranker {settings.reranker!r}; use features")
+    if settings.reranker == "reader":
+        from rag.reader import MANIFEST, Reader
+
+        reader = Reader(settings.reader_manifest or MANIFEST, threads=settings.threads, precision=settings.precision)
+        return ReaderReranker(reader, settings.rerank_k)
+    raise InputError(f"unknown reranker {settings.reranker!r}; use features or reader")
 
 
 def make_answerer(settings: Settings, name: str | None = None):
@@ -293,7 +353,9 @@ def make_answerer(settings: Settings, name: str | None = None):
 
     chosen = name or settings.answerer
     if chosen == "extractive":
-        return ExtractiveAnswerer(floor=settings.gate_threshold())
+        if settings.reranker == "reader":  # relevance is a probability: a further sentence needs its own
+            return ExtractiveAnswerer(floor=settings.reader_extra_threshold, margin=1.0)
+        return ExtractiveAnswerer(floor=settings.abstain_threshold)
     if chosen == "llm":
         from rag.generate import LLMAnswerer
         from rag.llm import make_llm

@@ -1,8 +1,10 @@
 """Reranking: retrieved sentences -> evidence ordered by how well each answers the question.
 
 A ``Reranker`` has one method, ``rerank``. ``FeatureReranker`` weighs dense similarity and
-word coverage by hand-tuned weights. The abstention gate compares the best evidence score
-with the threshold of the reranker that produced it.
+word coverage by hand-tuned weights; ``ReaderReranker`` asks the reader we trained
+(``rag.reader``) whether each sentence answers the question and where its short answer is.
+The abstention gate compares the best evidence score with the threshold of the reranker that
+produced it.
 """
 
 from __future__ import annotations
@@ -73,3 +75,27 @@ class FeatureReranker:
 def _idf_sum(terms: set[str], idf: Idf) -> float:
     """Sum in sorted order, so the float result never depends on the process's hash seed."""
     return sum(idf(t) for t in sorted(terms))
+
+
+class ReaderReranker:
+    """The trained reader's relevance (a probability) for the ``k`` best fused sentences, and the
+    short answer inside each of the best ones (document offsets)."""
+
+    name = "reader"
+
+    def __init__(self, reader, k: int = 20):
+        self.reader = reader
+        self.k = k
+
+    def rerank(self, question: str, query: str, hits: Sequence[Hit], idf: Idf) -> list[Evidence]:
+        from rag.reader import Candidate
+
+        judged = list(hits[: self.k])
+        candidates = [Candidate(h.sentence.text, h.title, h.context) for h in judged]
+        evidence = []
+        for hit, judgement in zip(judged, self.reader.judge(query, candidates)):
+            span = None
+            if judgement.span is not None and judgement.span[1] > judgement.span[0]:
+                span = (hit.sentence.start + judgement.span[0], hit.sentence.start + judgement.span[1])
+            evidence.append(Evidence(hit, judgement.relevance, span))
+        return sorted(evidence, key=lambda e: (-e.score, e.hit.sentence.sentence_id))

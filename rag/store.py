@@ -1,10 +1,18 @@
-"""Chroma through llama-index's ChromaVectorStore: explicit ids, idempotent, crash-safe writes.
+"""Chroma: explicit ids, batched crash-safe writes, nearest-neighbour queries through llama-index.
 
 Three collections per settings fingerprint (``rag-<fp>-chunks``, ``-sentences``,
-``-documents``). A document's record is written *last* and deleted *first*, so a document
-has a record only when all its sentences and chunks are stored; entries without a record are
-orphans of an interrupted ingest and are removed on the next one. Embeddings are always
-passed explicitly: Chroma would otherwise try to download its own model.
+``-documents``). Documents are written in batches: one write per collection per batch, the
+records *last*; a document is deleted record *first*. So a document has a record only when
+all its sentences and chunks are stored; entries without a record are orphans of an
+interrupted ingest. An ingest marks the store as being written (its generation token reads
+``writing-…``) and, when it finishes, gives it a new generation token; the next ingest that
+finds a ``writing-`` mark knows one was interrupted and removes the orphans, and the local
+lexical index (``rag.lexical``) knows whether it matches the store.
+
+Writes go straight to chromadb with compact metadata (llama-index's ``add`` would store a JSON
+copy of every node in its metadata); queries go through llama-index's ``ChromaVectorStore``.
+Chroma's full-text index and the metadata indexes nobody filters on are switched off.
+Embeddings are always passed explicitly: Chroma would otherwise try to download its own model.
 """
 
 from __future__ import annotations
@@ -13,8 +21,9 @@ import contextlib
 import functools
 import math
 import os
+import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +32,7 @@ from rag.config import Settings
 from rag.errors import StoreError, StoreMismatchError
 from rag.store_client import open_client, server_errors
 from rag.store_lock import FolderLock
-from rag.types import Document, DocumentRecord, Sentence, SourceInfo
+from rag.types import Document, DocumentRecord, Sentence
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,18 +42,38 @@ if TYPE_CHECKING:
 _PAGE = 5000
 # Chroma's default ef_search (100) missed the true nearest sentence for real questions here;
 # a wider search costs a few milliseconds on stores of this size.
-HNSW = {"space": "cosine", "ef_search": 512, "ef_construction": 200, "max_neighbors": 32}
+HNSW = {"ef_search": 512, "ef_construction": 200, "max_neighbors": 32}
 _KINDS = ("chunks", "sentences", "documents")
+# Metadata keys that are never filtered on (only ``document_id``, ``path`` and
+# ``content_hash`` are): no inverted index for them.
+_UNINDEXED = {
+    "sentences": {"int": ("index", "start", "end"), "str": ("chunk_id",)},
+    "chunks": {"int": ("start", "end", "tokens"), "str": ("sentence_ids",)},
+    "documents": {"int": ("body_start", "sentences", "chunks"), "str": ("copies", "title", "source", "licence", "kind", "fingerprint")},
+}
+WRITING = "writing-"
+GENERATION_KEY = "rag:generation"
 
 
 @dataclass(frozen=True)
 class DenseHit:
-    """One nearest neighbour from Chroma: id, cosine similarity and its metadata."""
+    """One nearest neighbour from Chroma: id, cosine similarity, its metadata and its text."""
 
     node_id: str
     doc_id: str
     similarity: float
     metadata: dict
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document ready to be written: its text and record, its sentences and chunks with vectors."""
+
+    document: Document
+    sentences: tuple[Sentence, ...]
+    inputs: tuple[EmbeddingInput, ...]
+    vectors: tuple[tuple[np.ndarray, np.ndarray], ...]
 
 
 def _record(doc_id: str, meta: dict) -> DocumentRecord:
@@ -77,6 +106,27 @@ def _metadata(record: DocumentRecord, fingerprint: str) -> dict:
         "chunks": record.chunks,
         "fingerprint": fingerprint,
     }
+
+
+def _schema(kind: str):
+    """Cosine HNSW, no full-text index, no metadata index on keys never filtered on."""
+    from chromadb.api.types import (
+        FtsIndexConfig,
+        HnswIndexConfig,
+        IntInvertedIndexConfig,
+        Schema,
+        StringInvertedIndexConfig,
+        VectorIndexConfig,
+    )
+
+    schema = Schema()
+    schema.create_index(config=VectorIndexConfig(space="cosine", embedding_function=None, hnsw=HnswIndexConfig(**HNSW)))
+    schema.delete_index(config=FtsIndexConfig(), key="#document")
+    for key in _UNINDEXED[kind]["int"]:
+        schema.delete_index(config=IntInvertedIndexConfig(), key=key)
+    for key in _UNINDEXED[kind]["str"]:
+        schema.delete_index(config=StringInvertedIndexConfig(), key=key)
+    return schema
 
 
 def _writes(method: Callable) -> Callable:
@@ -112,6 +162,7 @@ class Store:
         self._collections = {kind: self._collection(kind, create) for kind in _KINDS}
         self.chunk_vectors = ChromaVectorStore(chroma_collection=self._collections["chunks"])
         self.sentence_vectors = ChromaVectorStore(chroma_collection=self._collections["sentences"])
+        self._batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
 
     def close(self) -> None:
         """Let other processes write to an embedded store again (also done when garbage-collected)."""
@@ -121,6 +172,16 @@ class Store:
     def writing(self) -> contextlib.AbstractContextManager:
         """Hold an embedded store alone while writing (a server serialises writes itself)."""
         return self._folder_lock.writing() if self._folder_lock else contextlib.nullcontext()
+
+    def local_folder(self) -> Path:
+        """Where this machine keeps the store's local lexical index: inside an embedded store
+        folder, or in the user's cache for a server."""
+        import hashlib
+
+        if self.settings.store_url:
+            key = hashlib.sha256(self.settings.store_url.encode()).hexdigest()[:16]
+            return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag" / "lexical" / key / self.fingerprint
+        return Path(self.settings.store_dir) / "lexical" / self.fingerprint
 
     def _name(self, kind: str) -> str:
         return f"rag-{self.fingerprint}-{kind}"
@@ -132,9 +193,9 @@ class Store:
         if others and not (ours & names):
             where = self.settings.store_url or self.settings.store_dir
             raise StoreMismatchError(
-                f"the store at {where} was built with other settings (fingerprint {others[0]}, "
-                f"these settings give {self.fingerprint}: another embedding model or splitter); "
-                "rebuild it into a new store: rag ingest PATH --store NEW_DIR, or delete the old one"
+                f"the store at {where} was built with other settings or by an older rag (fingerprint "
+                f"{others[0]}, these settings give {self.fingerprint}: another embedding model, splitter or "
+                "store layout); rebuild it into a new store: rag ingest PATH --store NEW_DIR, or delete the old one"
             )
 
     def _collection(self, kind: str, create: bool):
@@ -142,28 +203,59 @@ class Store:
         try:
             if create:
                 return self.client.get_or_create_collection(
-                    name,
-                    configuration={"hnsw": HNSW},
-                    metadata={"rag:fingerprint": self.fingerprint},
-                    embedding_function=None,
+                    name, schema=_schema(kind), metadata={"rag:fingerprint": self.fingerprint}, embedding_function=None
                 )
             return self.client.get_collection(name, embedding_function=None)
         except Exception as exc:
             if not create:
-                raise StoreError(
-                    f"the store has no index for these settings yet; build it: rag ingest PATH"
-                ) from None
+                raise StoreError("the store has no index for these settings yet; build it: rag ingest PATH") from None
             raise StoreError(f"cannot open collection {name}: {exc}") from None
+
+    # ---- the generation token --------------------------------------------------------------
+
+    @server_errors
+    def generation(self) -> str:
+        """The token of the store's last completed write (``writing-…`` while one runs or after
+        one was interrupted; empty for a store no ingest has finished)."""
+        collection = self.client.get_collection(self._name("documents"), embedding_function=None)
+        return str((collection.metadata or {}).get(GENERATION_KEY, ""))
+
+    @server_errors
+    @_writes
+    def begin_writing(self) -> str:
+        """Mark the store as being written; returns the mark."""
+        mark = WRITING + uuid.uuid4().hex
+        self._set_generation(mark)
+        return mark
+
+    @server_errors
+    @_writes
+    def finish_writing(self) -> str:
+        """Give the store a new generation token (its writes are complete); returns it."""
+        token = uuid.uuid4().hex
+        self._set_generation(token)
+        return token
+
+    def _set_generation(self, token: str) -> None:
+        self._collections["documents"].modify(metadata={"rag:fingerprint": self.fingerprint, GENERATION_KEY: token})
 
     # ---- documents -------------------------------------------------------------------------
 
     @server_errors
     def document_records(self) -> dict[str, DocumentRecord]:
-        """doc_id -> record of every completely stored document."""
+        """doc_id -> record of every completely stored document (a scan of the store)."""
         records: dict[str, DocumentRecord] = {}
         for ids, metadatas, _ in self._scan("documents", include=["metadatas"]):
             records.update((doc_id, _record(doc_id, meta)) for doc_id, meta in zip(ids, metadatas))
         return records
+
+    @server_errors
+    def records_of(self, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
+        """The records of the given documents (those that exist)."""
+        if not doc_ids:
+            return {}
+        got = self._collections["documents"].get(ids=list(doc_ids), include=["metadatas"])
+        return {doc_id: _record(doc_id, meta) for doc_id, meta in zip(got["ids"], got["metadatas"])}
 
     @server_errors
     def document(self, doc_id: str) -> Document | None:
@@ -186,74 +278,71 @@ class Store:
         )
 
     @server_errors
-    def sources(self) -> list[SourceInfo]:
-        """Every stored document, sorted by path."""
-        return sorted(
-            (r.info(missing=not any(os.path.exists(p) for p in r.paths)) for r in self.document_records().values()),
-            key=lambda s: s.path,
-        )
-
-    @server_errors
     @_writes
-    def put_document(
-        self,
-        document: Document,
-        sentences: Sequence[Sentence],
-        inputs: Sequence[EmbeddingInput],
-        vectors: Sequence[tuple[np.ndarray, np.ndarray]],
-    ) -> None:
-        """Store a new ``document`` with its sentences and chunks, its record last (ids come
-        from content, so a document that is stored already is never put again)."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+    def put_documents(self, batch: Sequence[StoredDocument]) -> list[DocumentRecord]:
+        """Store new documents with their sentences and chunks: one write per collection for
+        the whole batch, the records last. Returns the records written."""
+        import numpy as np
 
-        source = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=document.doc_id)}
-        by_id = {s.sentence_id: s for s in sentences}
-        chunk_nodes, sentence_nodes = [], []
-        for item, (chunk_vector, sentence_matrix) in zip(inputs, vectors):
-            chunk = item.chunk
-            chunk_nodes.append(
-                TextNode(
-                    id_=chunk.chunk_id,
-                    text=chunk.text,
-                    embedding=chunk_vector.tolist(),
-                    metadata={
-                        "kind": "chunk",
+        sentence_ids, sentence_vectors, sentence_texts, sentence_meta = [], [], [], []
+        chunk_ids, chunk_vectors, chunk_meta = [], [], []
+        records = []
+        for stored in batch:
+            document = stored.document
+            by_id = {s.sentence_id: s for s in stored.sentences}
+            count = 0
+            for item, (chunk_vector, sentence_matrix) in zip(stored.inputs, stored.vectors):
+                chunk = item.chunk
+                chunk_ids.append(chunk.chunk_id)
+                chunk_vectors.append(chunk_vector)
+                chunk_meta.append(
+                    {
+                        "document_id": document.doc_id,
                         "start": chunk.start,
                         "end": chunk.end,
                         "tokens": chunk.token_count,
                         "sentence_ids": ",".join(chunk.sentence_ids),
-                    },
-                    relationships=source,
+                    }
                 )
-            )
-            for sentence_id, vector in zip(chunk.sentence_ids, sentence_matrix):
-                sentence = by_id[sentence_id]
-                sentence_nodes.append(
-                    TextNode(
-                        id_=sentence_id,
-                        text=sentence.text,
-                        embedding=vector.tolist(),
-                        metadata={
-                            "kind": "sentence",
+                for sentence_id, vector in zip(chunk.sentence_ids, sentence_matrix):
+                    sentence = by_id[sentence_id]
+                    sentence_ids.append(sentence_id)
+                    sentence_vectors.append(vector)
+                    sentence_texts.append(sentence.text)
+                    sentence_meta.append(
+                        {
+                            "document_id": document.doc_id,
                             "index": sentence.index,
                             "start": sentence.start,
                             "end": sentence.end,
                             "chunk_id": chunk.chunk_id,
-                        },
-                        relationships=source,
+                        }
                     )
-                )
-        if sentence_nodes:
-            self.sentence_vectors.add(sentence_nodes)
-        if chunk_nodes:
-            self.chunk_vectors.add(chunk_nodes)
-        unit = [1.0] + [0.0] * (len(vectors[0][0]) - 1) if vectors else [1.0]
-        self._collections["documents"].upsert(
-            ids=[document.doc_id],
-            embeddings=[unit],
-            documents=[document.text],
-            metadatas=[_metadata(DocumentRecord.of(document, len(sentence_nodes), len(chunk_nodes)), self.fingerprint)],
+                    count += 1
+            records.append(DocumentRecord.of(document, count, len(stored.inputs)))
+        self._upsert("sentences", sentence_ids, sentence_vectors, sentence_meta, sentence_texts)
+        self._upsert("chunks", chunk_ids, chunk_vectors, chunk_meta, None)
+        self._upsert(
+            "documents",
+            [r.doc_id for r in records],
+            [np.ones(1, dtype="float32")] * len(records),
+            [_metadata(r, self.fingerprint) for r in records],
+            [stored.document.text for stored in batch],
         )
+        return records
+
+    def _upsert(self, kind: str, ids: list, vectors: list, metadatas: list, texts: list | None) -> None:
+        import numpy as np
+
+        collection = self._collections[kind]
+        for i in range(0, len(ids), self._batch):
+            part = slice(i, i + self._batch)
+            collection.upsert(
+                ids=ids[part],
+                embeddings=np.asarray(vectors[part], dtype="float32"),
+                metadatas=metadatas[part],
+                documents=texts[part] if texts is not None else None,
+            )
 
     @server_errors
     @_writes
@@ -263,16 +352,25 @@ class Store:
 
     @server_errors
     @_writes
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Remove documents: their records first, then their sentences and chunks."""
+        doc_ids = list(doc_ids)
+        for i in range(0, len(doc_ids), self._batch):
+            part = doc_ids[i : i + self._batch]
+            self._collections["documents"].delete(ids=part)
+            where = {"document_id": part[0]} if len(part) == 1 else {"document_id": {"$in": part}}
+            self._collections["sentences"].delete(where=where)
+            self._collections["chunks"].delete(where=where)
+
     def delete_document(self, doc_id: str) -> None:
-        """Remove a document: its record first, then its sentences and chunks."""
-        self._collections["documents"].delete(ids=[doc_id])
-        self.sentence_vectors.delete(doc_id)
-        self.chunk_vectors.delete(doc_id)
+        """Remove one document (record first)."""
+        self.delete_documents([doc_id])
 
     @server_errors
     @_writes
     def delete_orphans(self) -> int:
-        """Delete sentences and chunks of documents without a record (an interrupted ingest)."""
+        """Delete sentences and chunks of documents without a record (an interrupted ingest);
+        scans the whole store, so an ingest calls it only after an interrupted one."""
         complete = set(self.document_records())
         removed = 0
         for kind in ("sentences", "chunks"):
@@ -282,8 +380,8 @@ class Store:
                 for node_id, meta in zip(ids, metadatas)
                 if meta.get("document_id") not in complete
             ]
-            for i in range(0, len(orphans), _PAGE):
-                self._collections[kind].delete(ids=orphans[i : i + _PAGE])
+            for i in range(0, len(orphans), self._batch):
+                self._collections[kind].delete(ids=orphans[i : i + self._batch])
             removed += len(orphans)
         return removed
 
@@ -295,22 +393,26 @@ class Store:
     # ---- reading for retrieval ------------------------------------------------------------
 
     @server_errors
-    def all_sentences(self) -> list[Sentence]:
-        """Every stored sentence, ordered by document and position."""
-        sentences = [
-            Sentence(
-                sentence_id=node_id,
-                doc_id=meta["document_id"],
-                index=int(meta["index"]),
-                start=int(meta["start"]),
-                end=int(meta["end"]),
-                text=text,
-            )
-            for ids, metadatas, texts in self._scan("sentences", include=["metadatas", "documents"])
-            for node_id, meta, text in zip(ids, metadatas, texts)
-        ]
-        sentences.sort(key=lambda s: (s.doc_id, s.index))
-        return sentences
+    def all_sentences(self) -> Iterator[Sentence]:
+        """Every stored sentence (a scan of the store, in no particular order)."""
+        for ids, metadatas, texts in self._scan("sentences", include=["metadatas", "documents"]):
+            for node_id, meta, text in zip(ids, metadatas, texts):
+                yield _sentence(node_id, meta, text)
+
+    @server_errors
+    def sentences_of(self, doc_id: str) -> list[Sentence]:
+        """A document's stored sentences in order."""
+        got = self._collections["sentences"].get(where={"document_id": doc_id}, include=["metadatas", "documents"])
+        sentences = [_sentence(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])]
+        return sorted(sentences, key=lambda s: s.index)
+
+    @server_errors
+    def sentences_by_id(self, sentence_ids: Sequence[str]) -> dict[str, Sentence]:
+        """The stored sentences with the given ids."""
+        if not sentence_ids:
+            return {}
+        got = self._collections["sentences"].get(ids=list(sentence_ids), include=["metadatas", "documents"])
+        return {i: _sentence(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
 
     @server_errors
     def query_sentences(self, vector: Sequence[float], k: int) -> list[DenseHit]:
@@ -333,12 +435,15 @@ class Store:
     def _query(self, vector_store, vector: Sequence[float], k: int) -> list[DenseHit]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
+        if k <= 0:
+            return []
         result = vector_store.query(VectorStoreQuery(query_embedding=list(map(float, vector)), similarity_top_k=k))
         hits = []
         for node, similarity in zip(result.nodes, result.similarities):
             # ChromaVectorStore reports exp(-distance); with cosine space distance = 1 - cos.
             cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0
-            hits.append(DenseHit(node.node_id, node.ref_doc_id or "", cosine, dict(node.metadata)))
+            metadata = dict(node.metadata)
+            hits.append(DenseHit(node.node_id, str(metadata.get("document_id", "")), cosine, metadata, node.get_content()))
         return hits
 
     def _scan(self, kind: str, include: list[str]):
@@ -350,3 +455,14 @@ class Store:
                 return
             yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"]), got.get("documents") or [""] * len(got["ids"])
             offset += len(got["ids"])
+
+
+def _sentence(sentence_id: str, meta: dict, text: str) -> Sentence:
+    return Sentence(
+        sentence_id=sentence_id,
+        doc_id=meta["document_id"],
+        index=int(meta["index"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text,
+    )

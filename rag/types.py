@@ -97,6 +97,7 @@ class Evidence:
 
     hit: Hit
     score: float
+    answer_span: tuple[int, int] | None = None  # the short answer inside the sentence: document offsets
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,21 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The words that answer the question, inside the cited sentence ``label``:
+    ``Path(path).read_text("utf-8")[start:end] == text`` like every quote."""
+
+    text: str
+    label: int
+    path: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "label": self.label, "path": self.path, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
 class AnswerSentence:
     """One sentence of an answer, the labels it cites and whether support was verified."""
 
@@ -140,6 +156,13 @@ class AnswerSentence:
     citations: tuple[int, ...] = ()
     supported: bool = False
     reason: str = ""
+    score: float | None = None  # the reranker's score of its best cited sentence
+    strength: str = ""  # "strong" or "partial": does the cited sentence answer the question?
+
+    @property
+    def verbatim(self) -> bool:
+        """The sentence is a verified quote of its source, word for word."""
+        return self.supported and self.reason == "verbatim"
 
 
 @dataclass(frozen=True)
@@ -151,17 +174,43 @@ class Answer:
     abstained: bool
     sentences: tuple[AnswerSentence, ...] = ()
     citations: tuple[Citation, ...] = ()
-    evidence: tuple[Hit, ...] = field(default=(), compare=False)
+    evidence: tuple[Hit, ...] = field(default=(), compare=False)  # retrieved, in retrieval order
+    ranked: tuple[Evidence, ...] = field(default=(), compare=False)  # live evidence, best first
     retrieval_query: str = ""
     confidence: float = 0.0
     answerer: str = "extractive"
     warnings: tuple[str, ...] = ()  # e.g. better evidence sits in files that are missing or changed
+    short_answer: ShortAnswer | None = None
+    partial: bool = False  # the best evidence only comes close: the answer says so
 
     def to_json_text(self) -> str:
         """``to_json`` serialised exactly as ``rag ask --json`` prints it."""
         import json
 
         return json.dumps(self.to_json(), ensure_ascii=False)
+
+    def to_markdown(self) -> str:
+        """The answer as Markdown ready to paste: the short answer, the sentences with numbered
+        footnotes, and each footnote's title, file, character range and exact quote."""
+        import re
+
+        from rag.text import normalize_space as flat
+
+        if self.abstained:
+            return flat(self.answer) + "\n"
+        parts = []
+        if self.short_answer is not None:
+            parts.append(f"**{flat(self.short_answer.text)}**")
+        body = " ".join(
+            f"{flat(s.text)}{''.join(f'[^{n}]' for n in s.citations)}" for s in self.sentences
+        )
+        parts.append(f"{'The closest the documents come: ' if self.partial else ''}{body}")
+        notes = [
+            f"[^{c.label}]: {c.title}, `{c.path}`, characters {c.start}–{c.end}: “{flat(c.quote)}”"
+            for c in self.citations
+        ]
+        text = "\n\n".join(parts) + ("\n\n" + "\n".join(notes) if notes else "")
+        return re.sub(r"[ \t]+\n", "\n", text) + "\n"
 
     def to_json(self) -> dict:
         """The JSON shape printed by ``rag ask --json`` and returned by the UI's /ask."""
@@ -182,10 +231,20 @@ class Answer:
                 for c in self.citations
             ],
             "sentences": [
-                {"text": s.text, "citations": list(s.citations), "supported": s.supported}
+                {
+                    "text": s.text,
+                    "citations": list(s.citations),
+                    "supported": s.supported,
+                    "verbatim": s.verbatim,
+                    "strength": s.strength,
+                    "score": None if s.score is None else round(s.score, 4),
+                }
                 for s in self.sentences
             ],
             "warnings": list(self.warnings),
+            "short_answer": self.short_answer.to_json() if self.short_answer else None,
+            "partial": self.partial,
+            "confidence": round(self.confidence, 4),
         }
 
 

@@ -16,11 +16,15 @@ from collections.abc import Sequence
 from rag.text import normalize_space
 from rag.types import Answer, Citation, Document, Hit, IngestReport, SourceInfo
 
-VERIFIED_TITLE = "verified: quote matches source and supports the sentence"
+QUOTED_TITLE = "quoted verbatim: the sentence is its source, word for word, and the file still holds it at the cited characters (checked now)"
+CHECKED_TITLE = "checked against its sources: its names, numbers and negations are in the cited sentences, which the file still holds (checked now)"
 UNVERIFIED_TITLE = "not verified"
+STRONG_TITLE = "strong: the reader judges that the cited sentence answers the question (score {score:.2f})"
+PARTIAL_TITLE = "partial: the cited sentence is the closest the documents come; the reader is not sure it answers the question (score {score:.2f})"
 MARK_ID = "rag-hit"
 CITE_PREFIX = "rag-cite"
 EVIDENCE_PREFIX = "rag-ev"
+COPY_PREFIX = "rag-copy"
 
 
 def _e(text: object) -> str:
@@ -49,7 +53,9 @@ def render_error(message: str) -> str:
 
 
 def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
-    """An answer: sentences with ``[n]`` links and a verified mark, then the cited sentences.
+    """An answer: the short answer first, then the sentences with ``[n]`` links and their marks
+    (how strongly the reader says it answers; quoted verbatim or checked against its sources),
+    then the cited sentences and a "Copy answer" link (Markdown with footnotes).
 
     An abstention reads "The documents do not say." followed by the closest evidence. At most
     ``max_sources`` cited sentences (or evidence passages) are listed.
@@ -57,15 +63,18 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
     if answer.abstained:
         return _render_abstention(answer, turn, max_sources)
     titles = {c.label: c.title for c in answer.citations}
+    short = ""
+    if answer.short_answer is not None:
+        short = (
+            '<p class="rag-short"><span class="rag-short-label">Answer</span> '
+            f'<span class="rag-short-text">{_e(normalize_space(answer.short_answer.text))}</span> '
+            f"{cite_link(turn, answer.short_answer.label, title=titles.get(answer.short_answer.label, ''))}</p>"
+        )
+    lead = '<p class="rag-partial-lead">The closest the documents come:</p>' if answer.partial else ""
     sentences = []
     for sentence in answer.sentences:
         links = "".join(cite_link(turn, n, title=titles.get(n, "")) for n in sentence.citations)
-        if sentence.supported:
-            mark = f'<span class="rag-verified" title="{_e(VERIFIED_TITLE)}" aria-label="verified">✓</span>'
-        else:
-            reason = f"{UNVERIFIED_TITLE}: {sentence.reason}" if sentence.reason else UNVERIFIED_TITLE
-            mark = f'<span class="rag-unverified" title="{_e(reason)}">not verified</span>'
-        sentences.append(f'<span class="rag-sentence">{_e(sentence.text)} {links}{mark}</span>')
+        sentences.append(f'<span class="rag-sentence">{_e(sentence.text)} {links}{_marks(sentence)}</span>')
     shown = answer.citations[:max_sources]
     said = {normalize_space(sentence.text) for sentence in answer.sentences}
     items = "".join(_citation_item(c, turn, quoted_above=normalize_space(c.quote) in said) for c in shown)
@@ -73,13 +82,34 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
     extra = f'<div class="rag-more">and {more} more (raise “Sources shown” in Settings)</div>' if more > 0 else ""
     warnings = "".join(f'<p class="rag-warning" role="note">Note: {_e(w)}</p>' for w in answer.warnings)
     return (
-        '<div class="rag-answer">'
+        f'<div class="rag-answer{" rag-partial-answer" if answer.partial else ""}">'
+        f"{short}{lead}"
         f'<p class="rag-text">{" ".join(sentences)}</p>'
         f"{warnings}"
         '<div class="rag-list"><div class="rag-list-head">Cited sentences</div>'
         f'<ol class="rag-cites">{items}</ol>{extra}</div>'
+        f'<div class="rag-tools"><a class="rag-copy" href="#{COPY_PREFIX}-{turn}" '
+        'title="Copy the answer as Markdown with numbered footnotes (title, file, characters, quote)">Copy answer</a></div>'
+        f'<pre class="rag-markdown">{_e(answer.to_markdown())}</pre>'
         "</div>"
     )
+
+
+def _marks(sentence) -> str:
+    """The marks of one answer sentence; each means something this answer had to earn."""
+    marks = []
+    if sentence.strength == "strong":
+        marks.append(f'<span class="rag-mark rag-strong" title="{_e(STRONG_TITLE.format(score=sentence.score))}">strong</span>')
+    elif sentence.strength == "partial":
+        marks.append(f'<span class="rag-mark rag-partial" title="{_e(PARTIAL_TITLE.format(score=sentence.score))}">partial</span>')
+    if sentence.verbatim:
+        marks.append(f'<span class="rag-mark rag-quoted-mark" title="{_e(QUOTED_TITLE)}">quoted</span>')
+    elif sentence.supported:
+        marks.append(f'<span class="rag-mark rag-checked" title="{_e(CHECKED_TITLE)}">checked</span>')
+    else:
+        reason = f"{UNVERIFIED_TITLE}: {sentence.reason}" if sentence.reason else UNVERIFIED_TITLE
+        marks.append(f'<span class="rag-unverified" title="{_e(reason)}">not verified</span>')
+    return "".join(marks)
 
 
 def _citation_item(citation: Citation, turn: int, *, quoted_above: bool = False) -> str:
@@ -119,11 +149,20 @@ def _evidence_item(hit: Hit, turn: int, index: int) -> str:
 
 
 def render_panel_empty() -> str:
-    """The source panel before any citation is opened."""
+    """The source panel before any citation is opened: what it is for and what the marks mean."""
     return (
         '<div class="rag-doc rag-doc-empty"><div class="rag-doc-kicker">Source</div>'
-        "<p>Click a citation such as <strong>[1]</strong> in an answer to open its source here, "
-        "with the cited sentence highlighted.</p></div>"
+        "<p>Every answer sentence cites the exact source sentence it rests on. Click a citation such "
+        "as <strong>[1]</strong> to open that document here, scrolled to the cited sentence "
+        '(<mark class="rag-hit">highlighted</mark>), with the short answer inside it '
+        '<mark class="rag-answer-span">highlighted more strongly</mark>.</p>'
+        '<dl class="rag-legend">'
+        '<dt><span class="rag-mark rag-strong">strong</span></dt><dd>the reader judges that the cited sentence answers the question</dd>'
+        '<dt><span class="rag-mark rag-partial">partial</span></dt><dd>the closest the documents come; it may not answer the question</dd>'
+        '<dt><span class="rag-mark rag-quoted-mark">quoted</span></dt><dd>word for word from the source file, checked at the cited characters</dd>'
+        '<dt><span class="rag-mark rag-checked">checked</span></dt><dd>a generated sentence whose names, numbers and negations were checked against its sources</dd>'
+        "</dl>"
+        "<p>“Copy answer” under an answer copies it as Markdown with numbered footnotes.</p></div>"
     )
 
 
@@ -132,12 +171,21 @@ def render_panel_message(message: str) -> str:
     return f'<div class="rag-doc rag-doc-empty"><div class="rag-doc-kicker">Source</div><p>{_e(message)}</p></div>'
 
 
-def render_document(document: Document, start: int, end: int, *, heading: str, quote: str | None = None) -> str:
-    """The document's header fields and its text with ``text[start:end]`` in ``<mark id="rag-hit">``.
+def render_document(
+    document: Document,
+    start: int,
+    end: int,
+    *,
+    heading: str,
+    quote: str | None = None,
+    answer_span: tuple[int, int] | None = None,
+) -> str:
+    """The document's header fields and its text with ``text[start:end]`` in ``<mark id="rag-hit">``
+    and, inside it, the short answer ``answer_span`` in ``<mark class="rag-answer-span">``.
 
-    The three parts (before, span, after) are escaped separately, so the mark covers exactly
-    the cited characters. The header block is shown as fields, the body from ``body_start``.
-    ``quote``, when given, is compared with the span: a mismatch means the document changed.
+    The parts are escaped separately, so each mark covers exactly its characters. The header
+    block is shown as fields, the body from ``body_start``. ``quote``, when given, is compared
+    with the span: a mismatch means the document changed.
     """
     text = document.text
     if not 0 <= start <= end <= len(text):
@@ -164,9 +212,19 @@ def render_document(document: Document, start: int, end: int, *, heading: str, q
         "</div>"
         '<div class="rag-doc-body">'
         f"{_e(text[begin:start])}"
-        f'<mark id="{MARK_ID}" class="rag-hit">{_e(text[start:end])}</mark>'
+        f'<mark id="{MARK_ID}" class="rag-hit">{_inner(text, start, end, answer_span)}</mark>'
         f"{_e(text[end:])}"
         "</div></div>"
+    )
+
+
+def _inner(text: str, start: int, end: int, span: tuple[int, int] | None) -> str:
+    if span is None or not start <= span[0] < span[1] <= end:
+        return _e(text[start:end])
+    return (
+        f"{_e(text[start:span[0]])}"
+        f'<mark class="rag-answer-span" title="the short answer">{_e(text[span[0]:span[1]])}</mark>'
+        f"{_e(text[span[1]:end])}"
     )
 
 
@@ -216,9 +274,20 @@ def render_status(message: str, *, bad: bool = False) -> str:
 
 
 # A document-level listener (installed once by the hidden bridge component) that turns clicks
-# on citation links anywhere in the page into the bridge's ``cite`` event.
+# on citation links anywhere in the page into the bridge's ``cite`` event, and copies an
+# answer's Markdown (kept hidden in the answer itself) when its "Copy answer" link is clicked.
 BRIDGE_JS = """
 document.addEventListener('click', (event) => {
+  const copy = event.target.closest('a.rag-copy');
+  if (copy) {
+    event.preventDefault();
+    event.stopPropagation();
+    const source = copy.closest('.rag-answer').querySelector('pre.rag-markdown');
+    navigator.clipboard.writeText(source ? source.textContent : '').then(
+      () => { copy.textContent = 'Copied'; setTimeout(() => { copy.textContent = 'Copy answer'; }, 1500); },
+      () => { copy.textContent = 'Copy failed: select the answer instead'; });
+    return;
+  }
   const link = event.target.closest('a.rag-cite, a.rag-ev');
   if (!link) return;
   const match = (link.getAttribute('href') || '').match(/^#rag-(cite|ev)-(\\d+)-(\\d+)$/);
@@ -257,7 +326,22 @@ CSS = """
 a.rag-cite { font-weight: 600; text-decoration: none; color: var(--color-accent); cursor: pointer;
   padding: 0 1px; border-radius: 3px; }
 a.rag-cite:hover, a.rag-cite:focus { background: var(--color-accent-soft); text-decoration: underline; }
-.rag-verified { color: #15803d; font-weight: 700; margin-left: 3px; cursor: help; }
+.rag-mark { display: inline-block; font-size: 0.72em; font-weight: 600; line-height: 1.3; padding: 0 0.4em;
+  margin-left: 4px; border-radius: 999px; border: 1px solid currentColor; cursor: help; vertical-align: 0.1em; }
+.rag-strong { color: #15803d; background: #dcfce7; }
+.rag-partial { color: #92400e; background: #fef3c7; }
+.rag-quoted-mark, .rag-checked { color: #1e40af; background: #dbeafe; }
+.rag-short { margin: 0 0 0.35em; font-size: 1.12em; font-weight: 700; }
+.rag-short-label { font-size: 0.7em; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em;
+  color: var(--body-text-color-subdued); margin-right: 0.3em; }
+.rag-partial-lead { margin: 0 0 0.2em; font-weight: 600; color: #92400e; }
+.rag-tools { margin-top: 0.3em; font-size: 0.85em; }
+a.rag-copy { color: var(--color-accent); cursor: pointer; text-decoration: none; }
+a.rag-copy:hover, a.rag-copy:focus { text-decoration: underline; }
+pre.rag-markdown { display: none; }
+mark.rag-answer-span { background: #f97316; color: #111827; font-weight: 700; border-radius: 2px; padding: 0 1px; }
+.rag-legend { display: grid; grid-template-columns: max-content 1fr; gap: 0.3em 0.6em; font-size: 0.9em; margin: 0.5em 0; }
+.rag-legend dt, .rag-legend dd { margin: 0; }
 .rag-unverified { color: #b45309; font-size: 0.8em; margin-left: 4px; cursor: help; }
 .rag-list { border-top: 1px solid var(--border-color-primary); margin-top: 0.4em; padding-top: 0.35em;
   font-size: 0.9em; }

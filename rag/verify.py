@@ -21,7 +21,7 @@ from pathlib import Path
 from rag.citing import render
 from rag.support import SupportChecker, context_of
 from rag.text import normalize_newlines
-from rag.types import Answer, Citation, Document, Evidence
+from rag.types import Answer, Citation, Document, Evidence, Sentence
 
 LookupDocument = Callable[[str], "Document | None"]
 
@@ -79,6 +79,10 @@ class SourceFiles:
                 if self._text(key)[start:end] == quote:
                     return QuoteCheck(True, "file changed since ingest; this quote is still exact", path)
         return QuoteCheck(False, f"{changed[0][0]} changed since ingest; re-run rag ingest", changed[0][0])
+
+    def is_live(self, sentence: Sentence) -> bool:
+        """Whether a stored sentence is still exactly in its file."""
+        return self.check(sentence.doc_id, sentence.start, sentence.end, sentence.text).verified
 
     def _digest(self, key: tuple[str, int, int]) -> str:
         if key not in self._digests:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 import re
 
 import numpy as np
@@ -25,8 +25,7 @@ class HashingEmbedder:
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dimension, dtype="float32")
         for term in content_terms(text):
-            digest = hashlib.sha256(term.encode()).digest()
-            vector[int.from_bytes(digest[:4], "little") % self.dimension] += 1.0
+            vector[zlib.crc32(term.encode()) % self.dimension] += 1.0
         norm = np.linalg.norm(vector)
         if norm == 0:
             vector[0] = 1.0

@@ -362,7 +362,7 @@ def test_bad_store_is_one_line_exit_2(workdir, capsys, command, flags, message):
     line = one_error_line(err)
     assert message.replace("{w}", str(workdir)) in line
     if message == REBUILD:
-        assert "was built with other settings (fingerprint" in line
+        assert "was built with other settings or by an older rag (fingerprint" in line
 
 
 def test_mismatch_error_from_the_api_names_the_rebuild(workdir):

@@ -44,11 +44,11 @@ CHILD = textwrap.dedent(
         with lock:
             print(*words, flush=True)
 
-    rag = Rag(Settings(store_dir=store), embedder=HashingEmbedder())
+    rag = Rag(Settings(store_dir=store, write_batch={write_batch}), embedder=HashingEmbedder())
 
     class PauseBeforeRecord:
-        # Delegates to the documents collection; the pause_at-th record write prints PAUSED
-        # and blocks, so the parent kills us between a document's nodes and its record.
+        # Delegates to the documents collection; the pause_at-th write of a batch's records
+        # prints PAUSED and blocks, so the parent kills us between the batch's nodes and records.
         def __init__(self, collection):
             self.collection, self.writes = collection, 0
         def __getattr__(self, name):
@@ -62,19 +62,20 @@ CHILD = textwrap.dedent(
 
     if pause_at:
         rag.store._collections["documents"] = PauseBeforeRecord(rag.store._collections["documents"])
-    put_document, stored = rag.store.put_document, []
+    put_documents, stored = rag.store.put_documents, []
 
-    def put_and_report(*args, **kwargs):
+    def put_and_report(batch):
         # Runs on the store-writer thread: "stored N" is printed once N records are written.
-        put_document(*args, **kwargs)
-        stored.append(1)
+        put_documents(batch)
+        stored.extend(batch)
         say("stored", len(stored))
 
-    rag.store.put_document = put_and_report
+    rag.store.put_documents = put_and_report
     rag.ingest([folder], progress=lambda done, total, path: say("progress", done, total))
     say("FINISHED")
     """
-).format(tests=str(TESTS))
+).format(tests=str(TESTS), write_batch=2 * 12)
+PER_BATCH = 2  # documents per store write in the child (write_batch = two documents' sentences)
 
 WORDS = "harbour council treaty river budget garrison archive bridge senate tariff railway census".split()
 CITIES = "Lisbon Ghent Tallinn Bergen Trieste Krakow Porto Lyon Turku Split Graz Aarhus".split()
@@ -147,9 +148,10 @@ def snapshot(store_dir: Path) -> dict:
         owners = {meta["document_id"] for _, meta, _ in shot[kind].values()}
         assert owners <= set(records), f"orphan {kind}: {sorted(owners - set(records))[:3]}"
     files = {doc_id: Path(meta["path"]).read_text("utf-8") for doc_id, (_, meta, _) in records.items()}
-    for kind in ("sentences", "chunks"):
-        for node_id, (text, meta, _) in shot[kind].items():
-            assert files[meta["document_id"]][meta["start"] : meta["end"]] == text, node_id
+    for node_id, (text, meta, _) in shot["sentences"].items():
+        assert files[meta["document_id"]][meta["start"] : meta["end"]] == text, node_id
+    for node_id, (text, meta, _) in shot["chunks"].items():  # chunks keep their span, not their text
+        assert text is None and 0 <= meta["start"] < meta["end"] <= len(files[meta["document_id"]]), node_id
     for doc_id, (_, meta, _) in records.items():
         assert sum(m["document_id"] == doc_id for _, m, _ in shot["sentences"].values()) == meta["sentences"]
         assert sum(m["document_id"] == doc_id for _, m, _ in shot["chunks"].values()) == meta["chunks"]
@@ -178,7 +180,7 @@ def partial_state(store_dir: Path) -> tuple[int, int]:
 
 @pytest.mark.parametrize(
     ("pause_at", "kill_after_stored"),
-    [(13, None), (0, 20)],  # documents are embedded and stored in batches of 16 chunks (1 per file here)
+    [(7, None), (0, 20)],  # the child writes 2 documents per batch
     ids=["killed-between-nodes-and-record", "killed-after-20-stored"],
 )
 def test_killed_ingest_then_ingest_again_equals_uninterrupted(tmp_path, pause_at, kill_after_stored):
@@ -192,8 +194,8 @@ def test_killed_ingest_then_ingest_again_equals_uninterrupted(tmp_path, pause_at
     assert 0 < records < FILES
     if kill_after_stored:
         assert records >= kill_after_stored
-    if pause_at:
-        assert records == pause_at - 1 and with_sentences == pause_at  # one document is orphaned
+    if pause_at:  # the batch being written is orphaned
+        assert records == PER_BATCH * (pause_at - 1) and with_sentences == PER_BATCH * pause_at
 
     report = Rag(Settings(store_dir=store), embedder=HashingEmbedder()).ingest([folder])
     assert len(report.added) == FILES - records and len(report.unchanged) == records
@@ -209,11 +211,11 @@ def test_killed_re_ingest_of_edited_files_then_ingest_again_equals_uninterrupted
     assert code == 0 and "FINISHED" in seen
     write_corpus(folder, version=2)  # every file edited: each new content is stored, then the old one goes
 
-    code, seen, stderr = run_child(store, folder, pause_at=9)
+    code, seen, stderr = run_child(store, folder, pause_at=5)
     assert code == -signal.SIGKILL, (code, seen[-3:], stderr[-2000:])
     records, with_sentences = partial_state(store)
-    # The old documents are all still there; 8 new ones are whole, the 9th has no record yet.
-    assert (records, with_sentences) == (FILES + 8, FILES + 9)
+    # The old documents are all still there; 4 batches of new ones are whole, the 5th has no records.
+    assert (records, with_sentences) == (FILES + 8, FILES + 10)
 
     report = Rag(Settings(store_dir=store), embedder=HashingEmbedder()).ingest([folder])
     assert len(report.updated) == FILES - 8 and not report.added and len(report.unchanged) == 8

@@ -253,7 +253,7 @@ def test_server_that_stops_answering_mid_session_fails_the_call_not_the_process(
         assert not rag.ask(question).abstained
         server.process.send_signal(signal.SIGSTOP)
         try:
-            for call in (lambda: rag.ask(question), rag.sources, lambda: rag.ingest([workdir / "docs"])):
+            for call in (lambda: rag.ask(question), rag.is_empty, lambda: rag.ingest([workdir / "docs"])):
                 started = time.monotonic()
                 with pytest.raises(StoreError, match=r"stopped answering \(ReadTimeout after at most 2 s\)"):
                     call()

@@ -1,12 +1,16 @@
 """The web UI's HTML: exact highlight offsets, escaping, citation links, abstentions."""
 
+import html
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
 
 from rag import ui_render
-from rag.types import Answer, AnswerSentence, Citation, Document, Hit, IngestReport, Sentence, SkippedFile, SourceInfo
+from rag.types import (
+    Answer, AnswerSentence, Citation, Document, Hit, IngestReport, Sentence, ShortAnswer, SkippedFile, SourceInfo,
+)
 
 HEADER = "Title: Risky <b>markup</b> & more\nSource: https://example.org/a?b=1&c=2\nLicence: CC0-1.0\n-----\n"
 BODY = 'First line with <tags> & "quotes".\nThe cited\nsentence has <em>fake</em> & real text.\nLast line </mark> here.\n'
@@ -144,17 +148,59 @@ def test_document_offsets_outside_text_give_a_message(start, end):
     assert "outside" in page and "re-ingest" in page
 
 
-def test_answer_has_clickable_markers_and_verified_marks():
+def test_answer_has_clickable_markers_and_marks_that_were_earned():
     answer = make_answer()
     page = ui_render.render_answer(answer, turn=3, max_sources=3)
     parsed = parse(page, "none")
     links = [a for tag, a in parsed.tags if tag == "a" and "rag-cite" in a.get("class", "")]
     assert [a["href"] for a in links] == ["#rag-cite-3-1", "#rag-cite-3-1"]  # in the sentence and in the list
-    verified = [a for tag, a in parsed.tags if a.get("class") == "rag-verified"]
-    assert len(verified) == 1 and verified[0]["title"] == ui_render.VERIFIED_TITLE
+    checked = [a for tag, a in parsed.tags if "rag-checked" in a.get("class", "")]
+    assert len(checked) == 1 and checked[0]["title"] == ui_render.CHECKED_TITLE  # supported, not verbatim
+    assert "rag-quoted-mark" not in page and "rag-strong" not in page and "rag-partial" not in page  # not earned
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "Cited sentences" in page
     assert "“The cited sentence has &lt;em&gt;fake&lt;/em&gt; &amp; real text.”" in page  # whitespace collapsed
+
+
+def test_strong_and_partial_answers_carry_different_marks_and_words():
+    def answer_with(score: float, strength: str, partial: bool) -> str:
+        sentence = AnswerSentence(
+            text=CITED, citations=(1,), supported=True, reason="verbatim", score=score, strength=strength
+        )
+        return ui_render.render_answer(
+            replace(make_answer(sentences=(sentence,)), partial=partial), turn=0, max_sources=3
+        )
+
+    strong, partial = answer_with(0.97, "strong", False), answer_with(0.41, "partial", True)
+    assert 'class="rag-mark rag-strong"' in strong and "rag-partial" not in strong
+    assert 'class="rag-mark rag-partial"' in partial and "rag-strong" not in partial
+    assert "score 0.97" in strong and "score 0.41" in partial
+    assert "The closest the documents come:" in partial and "The closest the documents come" not in strong
+    assert 'class="rag-mark rag-quoted-mark"' in strong  # the sentence is its verified source, word for word
+
+
+def test_short_answer_comes_first_and_copy_gives_footnoted_markdown():
+    citation = make_citation()
+    where = TEXT.index("real text")
+    short = ShortAnswer(text="real text", label=1, path=citation.path, start=where, end=where + len("real text"))
+    answer = replace(make_answer(citations=(citation,)), short_answer=short)
+    page = ui_render.render_answer(answer, turn=2, max_sources=3)
+    assert page.index("rag-short-text") < page.index("rag-text")
+    assert '<span class="rag-short-text">real text</span>' in page
+    assert 'href="#rag-copy-2"' in page
+    markdown = html.unescape(re.search(r'<pre class="rag-markdown">(.*?)</pre>', page, re.S).group(1))
+    assert markdown == answer.to_markdown()
+    assert markdown.startswith("**real text**\n\n")
+    assert f"[^1]: Risky <b>markup</b> & more, `/data/docs/risky.txt`, characters {START}–{END}: “" in markdown
+
+
+def test_document_highlights_the_short_answer_inside_the_sentence():
+    document = make_document()
+    span = (START + 4, START + 10)
+    page = ui_render.render_document(document, START, END, heading="h", quote=CITED, answer_span=span)
+    inner = re.search(r'<mark class="rag-answer-span"[^>]*>(.*?)</mark>', page, re.S).group(1)
+    assert html.unescape(inner) == document.text[span[0] : span[1]]
+    assert html.unescape(parse(page, ui_render.MARK_ID).inside) == document.text[START:END]
 
 
 def test_cited_sentence_the_answer_already_quotes_is_not_repeated():

@@ -1,0 +1,138 @@
+"""The reader we train ourselves: does a sentence answer the question, and which words are the
+short answer. The weights ship inside the package (``weights/``, with a model card); torch
+loads on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import ModelError
+from rag.reader.encoding import Candidate, EncodedPair, best_span, encode_pairs
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+MANIFEST = WEIGHTS_DIR / "reader.json"
+SPANS_FOR = 3  # short answers are decoded for this many best candidates
+
+__all__ = ["Candidate", "Judgement", "Reader"]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The reader's verdict on one candidate.
+
+    ``relevance`` is the probability (sigmoid of ``logit``) that the sentence answers the
+    question; ``span`` the short answer's character offsets inside the candidate text (None
+    when not decoded).
+    """
+
+    relevance: float
+    logit: float
+    span: tuple[int, int] | None = None
+    span_score: float = float("-inf")
+
+
+def read_manifest(path: Path = MANIFEST) -> dict:
+    """The shipped weights' manifest: file name, sha256, how it was trained."""
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+        manifest["file"], manifest["sha256"]
+    except (OSError, ValueError, KeyError):
+        raise ModelError(f"reader manifest {path} missing or unreadable; reinstall rag") from None
+    return manifest
+
+
+class Reader:
+    """The trained reader on the CPU (bf16 where the CPU has it natively)."""
+
+    def __init__(self, manifest: Path = MANIFEST, threads: int = 1, precision: str = "auto", batch_size: int = 48):
+        from rag.embedding import load_tokenizer, packaged_model_path
+        from rag.precision import resolve
+
+        self.manifest_path = manifest
+        self.manifest = read_manifest(manifest)
+        self.base_path = packaged_model_path()
+        self.tokenizer = load_tokenizer(self.base_path)
+        self.threads = threads
+        self.precision = resolve(precision)
+        self.batch_size = batch_size
+        self._net = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.manifest.get("name", "reader")
+
+    def _loaded(self):
+        with self._lock:
+            if self._net is None:
+                from rag.offline import configure_offline, set_torch_threads
+
+                configure_offline()
+                set_torch_threads(self.threads)
+                from rag.reader.network import base_network, load_weights
+
+                net = base_network(self.base_path)
+                load_weights(net, self.manifest_path.parent / self.manifest["file"], self.manifest["sha256"])
+                self._net = net.eval()
+            return self._net
+
+    def warm_up(self) -> None:
+        """Load the network now."""
+        self._loaded()
+
+    def judge(self, question: str, candidates: Sequence[Candidate], spans_for: int = SPANS_FOR) -> list[Judgement]:
+        """A judgement per candidate, in the given order; spans for the ``spans_for`` most relevant."""
+        pairs = encode_pairs(self.tokenizer, question, candidates)
+        if not pairs:
+            return []
+        logits, starts, ends = self.forward(pairs)
+        order = sorted(range(len(pairs)), key=lambda i: -logits[i])[:spans_for]
+        spans = {i: best_span(starts[i], ends[i], pairs[i]) for i in order}
+        judgements = []
+        for i, logit in enumerate(logits):
+            span = spans.get(i)
+            judgements.append(
+                Judgement(
+                    relevance=_sigmoid(logit),
+                    logit=logit,
+                    span=(span[0], span[1]) if span else None,
+                    span_score=span[2] if span else float("-inf"),
+                )
+            )
+        return judgements
+
+    def forward(self, pairs: Sequence[EncodedPair]):
+        """Relevance logits and per-token start/end logits (numpy rows) for encoded pairs."""
+        import torch
+
+        from rag.precision import autocast
+        from rag.reader.network import collate
+
+        net = self._loaded()
+        logits: list[float] = [0.0] * len(pairs)
+        starts: list = [None] * len(pairs)
+        ends: list = [None] * len(pairs)
+        # Similar lengths share a batch, so little padding is computed.
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].input_ids))
+        with torch.inference_mode(), autocast(self.precision):
+            for first in range(0, len(order), self.batch_size):
+                rows = order[first : first + self.batch_size]
+                batch = collate([pairs[i] for i in rows])
+                relevance, start, end = net(**batch)
+                for k, i in enumerate(rows):
+                    n = len(pairs[i].input_ids)
+                    logits[i] = float(relevance[k])
+                    starts[i] = start[k, :n].numpy()
+                    ends[i] = end[k, :n].numpy()
+        return logits, starts, ends
+
+
+def _sigmoid(x: float) -> float:
+    import math
+
+    return 1.0 / (1.0 + math.exp(-x)) if x > -60 else 0.0

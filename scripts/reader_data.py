@@ -1,0 +1,288 @@
+"""Training and validation data for the reader (see scripts/train_reader.py): SQuAD v1.1
+train, SQuAD v2.0 dev unanswerable questions and SelQA from ../shared/train-data, cut into
+sentences by the product's own splitter, and the held-out validation."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+from evals.metrics import exact_match, token_f1
+from rag.reader.encoding import Candidate
+from rag.sentences import split_sentences
+from rag.text import content_terms
+from rag.types import Document
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "train-data"
+GROUP = 3
+
+
+@dataclass(frozen=True)
+class Group:
+    """One question and the candidates it is trained on (labels 1/0, span in the positive)."""
+
+    question: str
+    candidates: tuple[Candidate, ...]
+    labels: tuple[int, ...]
+    span: tuple[int, int] | None = None  # character span in the positive candidate
+    source: str = "squad"
+
+
+@dataclass
+class Paragraph:
+    title: str
+    sentences: list[str]
+    starts: list[int]
+    terms: list[frozenset[str]] = field(default_factory=list)
+
+
+def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            rows.append(json.loads(line))
+            if limit and len(rows) >= limit:
+                break
+    return rows
+
+
+def title_of(raw: str) -> str:
+    return unquote(raw).replace("_", " ")
+
+
+def split_paragraph(title: str, text: str) -> Paragraph:
+    """The paragraph cut by the product's own sentence splitter."""
+    document = Document(doc_id="p", path="", title=title, text=text, content_hash=str(hash(text)))
+    sentences = split_sentences(document)
+    return Paragraph(title, [s.text for s in sentences], [s.start for s in sentences])
+
+
+class Overlap:
+    """IDF-weighted share of a question's content words found in a sentence."""
+
+    def __init__(self, sentence_terms: list[frozenset[str]]):
+        counts = Counter(t for terms in sentence_terms for t in terms)
+        total = len(sentence_terms) or 1
+        self.idf = {t: math.log(1 + total / c) for t, c in counts.items()}
+        self.default = math.log(1 + total)
+
+    def score(self, question_terms: frozenset[str], terms: frozenset[str]) -> float:
+        return sum(self.idf.get(t, self.default) for t in question_terms & terms)
+
+
+def paragraphs_of(rows: list[dict]) -> dict[str, Paragraph]:
+    cache: dict[str, Paragraph] = {}
+    for row in rows:
+        if row["context"] not in cache:
+            paragraph = split_paragraph(title_of(row["title"]), row["context"])
+            paragraph.terms = [frozenset(content_terms(s)) for s in paragraph.sentences]
+            cache[row["context"]] = paragraph
+    return cache
+
+
+def sentence_at(paragraph: Paragraph, offset: int) -> int | None:
+    for i, (start, text) in enumerate(zip(paragraph.starts, paragraph.sentences)):
+        if start <= offset < start + len(text):
+            return i
+    return None
+
+
+def candidate(paragraph: Paragraph, i: int) -> Candidate:
+    return Candidate(paragraph.sentences[i], paragraph.title, paragraph.sentences[i - 1] if i > 0 else "")
+
+
+def squad_groups(rows: list[dict], rng: random.Random) -> list[Group]:
+    """Positive + the best-matching same-paragraph sentence + the best other-paragraph one."""
+    paragraphs = paragraphs_of(rows)
+    overlap = Overlap([t for p in paragraphs.values() for t in p.terms])
+    by_article: dict[str, list[Paragraph]] = {}
+    for row in rows:
+        article = by_article.setdefault(row["title"], [])
+        paragraph = paragraphs[row["context"]]
+        if not article or article[-1] is not paragraph:
+            article.append(paragraph)
+    groups = []
+    for row in rows:
+        paragraph = paragraphs[row["context"]]
+        answer = row["answers"][0]
+        i = sentence_at(paragraph, answer["start"])
+        if i is None:
+            continue
+        start = answer["start"] - paragraph.starts[i]
+        end = start + len(answer["text"])
+        span = (start, end) if end <= len(paragraph.sentences[i]) else None
+        answer_text = answer["text"].lower()
+        asked = frozenset(content_terms(row["question"]))
+
+        def best(pool):
+            scored = [
+                (overlap.score(asked, p.terms[k]), rng.random(), p, k)
+                for p, k in pool
+                if answer_text not in p.sentences[k].lower()
+            ]
+            return max(scored, key=lambda s: (s[0], s[1]))[2:] if scored else None
+
+        same = best((paragraph, k) for k in range(len(paragraph.sentences)) if k != i)
+        others = best((p, k) for p in by_article[row["title"]] if p is not paragraph for k in range(len(p.sentences)))
+        negatives = [c for c in (same, others) if c is not None]
+        candidates = [candidate(paragraph, i)] + [candidate(p, k) for p, k in negatives]
+        groups.append(Group(row["question"], tuple(candidates), (1,) + (0,) * len(negatives), span, "squad"))
+    return groups
+
+
+def unanswerable_groups(rows: list[dict]) -> list[Group]:
+    """Three best-matching sentences of the paragraph, all negative."""
+    paragraphs = paragraphs_of(rows)
+    overlap = Overlap([t for p in paragraphs.values() for t in p.terms])
+    groups = []
+    for row in rows:
+        paragraph = paragraphs[row["context"]]
+        asked = frozenset(content_terms(row["question"]))
+        ranked = sorted(range(len(paragraph.sentences)), key=lambda k: -overlap.score(asked, paragraph.terms[k]))
+        chosen = ranked[:GROUP]
+        groups.append(Group(row["question"], tuple(candidate(paragraph, k) for k in chosen), (0,) * len(chosen), None, "unanswerable"))
+    return groups
+
+
+def selqa_groups(rows: list[dict]) -> list[Group]:
+    """The first answer sentence and the two best-matching non-answer sentences."""
+    all_terms = [frozenset(content_terms(s)) for row in rows for s in row["sentences"]]
+    overlap = Overlap(all_terms)
+    groups = []
+    for row in rows:
+        sentences = row["sentences"]
+        answers = set(row["answer_sentences"])
+        if not answers:
+            continue
+        asked = frozenset(content_terms(row["question"]))
+        positive = min(answers)
+        others = sorted(
+            (k for k in range(len(sentences)) if k not in answers),
+            key=lambda k: -overlap.score(asked, frozenset(content_terms(sentences[k]))),
+        )[: GROUP - 1]
+
+        def make(k: int) -> Candidate:
+            return Candidate(sentences[k], row["title"], sentences[k - 1] if k > 0 else "")
+
+        groups.append(Group(row["question"], tuple(make(k) for k in [positive, *others]), (1,) + (0,) * len(others), None, "selqa"))
+    return groups
+
+
+# ---- splits ----------------------------------------------------------------------------------
+
+
+def v2_article_split(rows: list[dict]) -> tuple[set[str], set[str]]:
+    """SQuAD v2.0 dev articles in file order: two of every three train, the third is held out."""
+    articles = list(dict.fromkeys(r["title"] for r in rows))
+    train = {a for i, a in enumerate(articles) if i % 3 != 2}
+    return train, set(articles) - train
+
+
+def load_data(args) -> tuple[list[Group], list[dict], list[dict], list[dict], dict]:
+    rng = random.Random(args.seed)
+    limit = args.limit
+    squad = read_jsonl(DATA / "squad_v1.1_train.jsonl", limit)
+    v2 = read_jsonl(DATA / "squad_v2.0_dev.jsonl")
+    v1_dev = read_jsonl(DATA / "squad_v1.1_dev.jsonl")
+    selqa = read_jsonl(DATA / "selqa_ass_dev_test.jsonl", limit)
+    train_articles, held_articles = v2_article_split(v2)
+    unanswerable = [r for r in v2 if r["is_impossible"] and r["title"] in train_articles]
+    if limit:
+        unanswerable = unanswerable[:limit]
+    if args.questions:
+        squad = sorted(squad, key=lambda _: rng.random())[: args.questions]
+    groups = squad_groups(squad, rng) + unanswerable_groups(unanswerable) + selqa_groups(selqa)
+    # Validation: v1.1 dev questions of articles whose unanswerables were not trained on.
+    clean_dev = [r for r in v1_dev if r["title"] not in train_articles]
+    held_unanswerable = [r for r in v2 if r["is_impossible"] and r["title"] in held_articles]
+    held_answerable = [r for r in v2 if not r["is_impossible"] and r["title"] in held_articles]
+    counts = {
+        "squad_v1.1_train_questions": sum(g.source == "squad" for g in groups),
+        "squad_v2.0_dev_unanswerable_train": sum(g.source == "unanswerable" for g in groups),
+        "selqa_questions": sum(g.source == "selqa" for g in groups),
+        "pairs": sum(len(g.candidates) for g in groups),
+        "validation_squad_v1.1_dev_questions": len(clean_dev),
+        "validation_v2_held_out_unanswerable": len(held_unanswerable),
+        "validation_v2_held_out_answerable": len(held_answerable),
+        "v2_held_out_articles": len(held_articles),
+    }
+    return groups, clean_dev, held_unanswerable, held_answerable, counts
+
+
+def batches(groups: list[Group], per_batch: int, seed: int) -> list[list[Group]]:
+    """Shuffled batches of groups; within windows of 50 batches, similar lengths share a batch."""
+    rng = random.Random(seed)
+    order = groups[:]
+    rng.shuffle(order)
+    window = per_batch * 50
+    out: list[list[Group]] = []
+    for first in range(0, len(order), window):
+        part = sorted(order[first : first + window], key=lambda g: sum(len(c.text) + len(c.previous) for c in g.candidates))
+        out += [part[i : i + per_batch] for i in range(0, len(part), per_batch)]
+    rng.shuffle(out)
+    return out
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+
+def paragraph_candidates(rows: list[dict]) -> tuple[dict[str, Paragraph], list[tuple[dict, Paragraph]]]:
+    paragraphs = {}
+    items = []
+    for row in rows:
+        if row["context"] not in paragraphs:
+            paragraphs[row["context"]] = split_paragraph(title_of(row["title"]), row["context"])
+        items.append((row, paragraphs[row["context"]]))
+    return paragraphs, items
+
+
+def judge_paragraph(score, question: str, paragraph: Paragraph):
+    """(relevance logits, spans) for every sentence of the paragraph; ``score`` runs the net."""
+    candidates = [candidate(paragraph, i) for i in range(len(paragraph.sentences))]
+    return score(question, candidates)
+
+
+def validate(score, dev: list[dict], unanswerable: list[dict], answerable: list[dict], threshold: float = 0.0) -> dict:
+    """Sentence selection accuracy and span EM/F1 on SQuAD v1.1 dev (full paragraph), and
+    abstention on held-out SQuAD v2.0 dev (answered when the best logit >= ``threshold``)."""
+    _, items = paragraph_candidates(dev)
+    selected = em = f1 = 0.0
+    for row, paragraph in items:
+        logits, spans = judge_paragraph(score, row["question"], paragraph)
+        best = max(range(len(logits)), key=lambda i: logits[i])
+        gold = {sentence_at(paragraph, a["start"]) for a in row["answers"]}
+        selected += best in gold
+        start, end = spans[best]
+        predicted = paragraph.sentences[best][start:end]
+        em += max(exact_match(predicted, a["text"]) for a in row["answers"])
+        f1 += max(token_f1(predicted, a["text"]) for a in row["answers"])
+    n = len(items) or 1
+    result = {
+        "squad_dev_questions": len(items),
+        "sentence_selection_accuracy": round(selected / n, 4),
+        "span_em": round(100 * em / n, 2),
+        "span_f1": round(100 * f1 / n, 2),
+    }
+    best_logits = {}
+    for name, rows in (("unanswerable", unanswerable), ("answerable", answerable)):
+        _, items = paragraph_candidates(rows)
+        best_logits[name] = [max(judge_paragraph(score, r["question"], p)[0]) for r, p in items]
+    if best_logits["unanswerable"] and best_logits["answerable"]:
+        abstain_recall = sum(x < threshold for x in best_logits["unanswerable"]) / len(best_logits["unanswerable"])
+        answer_recall = sum(x >= threshold for x in best_logits["answerable"]) / len(best_logits["answerable"])
+        result.update(
+            {
+                "held_out_unanswerable": len(best_logits["unanswerable"]),
+                "held_out_answerable": len(best_logits["answerable"]),
+                "abstention_balanced_accuracy": round((abstain_recall + answer_recall) / 2, 4),
+                "abstention_recall": round(abstain_recall, 4),
+                "answered_recall": round(answer_recall, 4),
+            }
+        )
+    return result
