@@ -137,9 +137,13 @@ def ingest_files(
         while writes and writes[0].done():
             writes.pop(0).result()  # surface a failed write now
 
+    embedded_tokens = [0]
+
     def flush() -> None:
         """Embed the pending documents' chunks in one batch."""
-        vectors = embedder.embed_chunks([item for p in pending for item in p.inputs])
+        inputs = [item for p in pending for item in p.inputs]
+        embedded_tokens[0] += sum(item.chunk.token_count for item in inputs)
+        vectors = embedder.embed_chunks(inputs)
         for prepared in pending:
             mine, vectors[: len(prepared.inputs)] = vectors[: len(prepared.inputs)], []
             document = new[new_by_hash[prepared.document.content_hash]]  # with the copies found since
@@ -231,6 +235,7 @@ def ingest_files(
         sentences=counts["sentences"],
         chunks=counts["chunks"],
         seconds=time.perf_counter() - started,
+        tokens_embedded=embedded_tokens[0],
     )
     return report, changes
 

@@ -278,6 +278,7 @@ class IngestReport:
     sentences: int = 0
     chunks: int = 0
     seconds: float = 0.0
+    tokens_embedded: int = 0  # word pieces the model encoded in this run (all of every chunk)
 
     def to_json(self) -> dict:
         return {
@@ -292,6 +293,7 @@ class IngestReport:
             "documents": self.documents,
             "sentences": self.sentences,
             "chunks": self.chunks,
+            "tokens_embedded": self.tokens_embedded,
         }
 
 

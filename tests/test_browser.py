@@ -30,7 +30,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LAPTOP = {"width": 1366, "height": 768}
 DESKTOP = {"width": 1920, "height": 1080}
-VERIFIED_TITLE = "verified: quote matches source and supports the sentence"
+QUOTED_TITLE = (
+    "quoted verbatim: the sentence is its source, word for word, and the file still holds it at the cited "
+    "characters (checked now)"
+)
 START_TIMEOUT = 180
 
 # The pier sentence is hard-wrapped on purpose: its quote contains a newline.
@@ -206,7 +209,7 @@ def test_citation_opens_its_sentence_highlighted(page, served):
     answer = ask(page, question)
     text = answer.inner_text()
     assert "[1]" in text and "He warned that guarantees" in text
-    assert answer.locator(".rag-verified").first.get_attribute("title") == VERIFIED_TITLE
+    assert answer.locator(".rag-quoted-mark").first.get_attribute("title") == QUOTED_TITLE
     listed = answer.locator(".rag-cites li")
     assert listed.count() == len(expected["citations"])
     # The extractive answer says the quote itself: the list names its source instead of repeating it.
@@ -237,7 +240,7 @@ def test_follow_up_questions_use_the_conversation(page):
 
     page.click("#rag-clear")
     page.wait_for_function("() => !document.querySelector('#rag-chat .rag-answer')")
-    assert "Click a citation" in page.text_content("#rag-panel")
+    assert "Click a citation" in page.text_content("#rag-panel")  # the panel says what it is for
 
     # The examples are back in the empty chat; one click asks.
     page.get_by_role("button", name="What did Pistorius warn about?").click()
@@ -251,6 +254,75 @@ def test_follow_up_questions_use_the_conversation(page):
     highlighted = open_link(page, follow_up.locator(".rag-text a.rag-cite").first)
     assert highlighted == PIER  # the line break inside the sentence is kept
     assert "CC0-1.0" in page.text_content("#rag-panel")
+
+
+def test_short_answer_is_shown_first_and_highlighted_inside_its_sentence(page, served):
+    from gradio_client import Client
+
+    question = "How long did the Berlin talks last?"
+    expected = json.loads(Client(served.url, verbose=False).predict(question, api_name="/ask"))
+    short = expected["short_answer"]
+    assert short is not None and "five hours" in short["text"]
+    answer = ask(page, question)
+    assert answer.locator(".rag-short-text").inner_text() == " ".join(short["text"].split())
+    text = answer.inner_text()
+    assert text.index(answer.locator(".rag-short-text").inner_text()) < text.index("[1]")
+    open_link(page, answer.locator(".rag-short a.rag-cite"))
+    span = page.eval_on_selector("#rag-panel mark.rag-answer-span", "mark => mark.textContent")
+    file_text = Path(short["path"]).read_text(encoding="utf-8")
+    assert span == short["text"] == file_text[short["start"] : short["end"]]
+    sentence = page.eval_on_selector("#rag-panel #rag-hit", "mark => mark.textContent")
+    citation = next(c for c in expected["citations"] if c["label"] == short["label"])
+    assert sentence == file_text[citation["start"] : citation["end"]] and span in sentence
+    shot(page, "chat-short-answer-1366x768")
+    page.set_viewport_size(DESKTOP)
+    page.wait_for_timeout(300)
+    shot(page, "chat-short-answer-1920x1080")
+
+
+def test_strong_and_partial_answers_carry_different_marks(page, served):
+    from gradio_client import Client
+
+    client = Client(served.url, verbose=False)
+    strong_question, partial_question = "How long did the Berlin talks last?", "What does the lighthouse keeper do?"
+    assert not json.loads(client.predict(strong_question, api_name="/ask"))["partial"]
+    partial = json.loads(client.predict(partial_question, api_name="/ask"))
+    assert partial["partial"] and not partial["abstained"], partial
+    strong_answer = ask(page, strong_question)
+    partial_answer = ask(page, partial_question)
+    assert strong_answer.locator(".rag-strong").count() >= 1 and strong_answer.locator(".rag-partial").count() == 0
+    assert partial_answer.locator(".rag-partial").count() >= 1 and partial_answer.locator(".rag-strong").count() == 0
+    assert "The closest the documents come:" in partial_answer.inner_text()
+    assert "The closest the documents come" not in strong_answer.inner_text()
+    assert "answers the question" in strong_answer.locator(".rag-strong").first.get_attribute("title")
+    shot(page, "chat-strong-and-partial-1366x768")
+
+
+def test_copy_answer_gives_markdown_with_footnotes(page, served):
+    from gradio_client import Client
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served.url.rstrip("/"))
+    question = "What did Pistorius warn about?"
+    expected = json.loads(Client(served.url, verbose=False).predict(question, api_name="/ask"))
+    answer = ask(page, question)
+    answer.locator("a.rag-copy").click()
+    page.wait_for_function("() => document.querySelector('a.rag-copy').textContent === 'Copied'")
+    markdown = page.evaluate("() => navigator.clipboard.readText()")
+    first = expected["citations"][0]
+    assert "He warned that guarantees without strong U.S. participation" in markdown
+    assert "[^1]" in markdown.split("\n\n")[-2]  # the sentence carries its footnote marker
+    footnote = f"[^1]: {first['title']}, `{first['path']}`, characters {first['start']}–{first['end']}: “"
+    assert footnote in markdown
+    assert " ".join(first["quote"].split()) in markdown
+
+
+def test_a_follow_up_that_changes_the_subject_is_answered_about_the_new_one(page):
+    ask(page, "Who is Edda Quill?")
+    follow_up = ask(page, "What about the Vellmouth lighthouse keeper?")
+    text = follow_up.inner_text()
+    assert "lighthouse keeper logs the weather" in text
+    assert "Edda Quill" not in follow_up.locator(".rag-text").inner_text()
+    shot(page, "chat-subject-change-1366x768")
 
 
 def test_abstention_offers_closest_evidence(page):

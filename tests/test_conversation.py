@@ -22,3 +22,12 @@ def test_elliptic_questions_need_context():
 
 def test_without_history_nothing_changes():
     assert retrieval_query("What did he warn about?", []) == "What did he warn about?"
+
+
+def test_a_follow_up_naming_a_new_subject_changes_the_subject():
+    history = [Turn("What did Pistorius warn about?")]
+    assert retrieval_query("And what did Witkoff say?", history) == "And what did Witkoff say?"
+    assert retrieval_query("What about Dmytro Lytvyn?", history) == "What about Dmytro Lytvyn?"
+    # ... but one that refers back keeps the conversation's subject.
+    assert retrieval_query("And what did he stress?", history) == "Pistorius — And what did he stress?"
+    assert needs_context("And how much of that will the United States provide?")

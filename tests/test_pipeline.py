@@ -28,7 +28,7 @@ def test_ingest_twice_changes_nothing(fake_rag, folder):
     assert fake_rag.store.counts() == counts
     assert second.to_json().keys() == {
         "added", "updated", "unchanged", "moved", "copies", "removed", "skipped", "missing", "documents", "sentences",
-        "chunks",
+        "chunks", "tokens_embedded",
     }
 
 

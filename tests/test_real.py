@@ -84,3 +84,28 @@ def test_cli_ask_json_and_stdin_mode(real_rag, capsys, monkeypatch):
     assert main(["ask", "--store", store]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["abstained"] for line in lines] == [False, True]
+
+
+def test_bf16_embeddings_are_faithful_to_fp32():
+    """bf16 autocast (the default where the CPU has native bf16) keeps every vector within
+    cosine 0.999 of fp32 and the same nearest sentences for real questions."""
+    import numpy as np
+
+    from rag.chunking import chunk_document
+    from rag.embedding import SentenceTransformerEmbedder
+    from rag.files import load_document
+    from rag.sentences import split_sentences
+
+    fp32 = SentenceTransformerEmbedder(precision="fp32")
+    bf16 = SentenceTransformerEmbedder(precision="bf16")
+    document = load_document(Path(__file__).resolve().parents[1] / "corpus" / "seed-article.txt", 10**7)
+    inputs = chunk_document(document, split_sentences(document), fp32.count_tokens, 256)
+    exact, fast = fp32.embed_chunks(inputs), bf16.embed_chunks(inputs)
+    sentences_exact = np.concatenate([s for _, s in exact])
+    sentences_fast = np.concatenate([s for _, s in fast])
+    cosines = np.sum(sentences_exact * sentences_fast, axis=1)
+    assert cosines.min() > 0.999, cosines.min()
+    for question in ("What did Pistorius warn about?", "How long did the Berlin talks last?", "Who hosted the talks?"):
+        ranked_exact = np.argsort(-(sentences_exact @ fp32.embed_query(question)))[:3]
+        ranked_fast = np.argsort(-(sentences_fast @ bf16.embed_query(question)))[:3]
+        assert ranked_exact[0] == ranked_fast[0] and set(ranked_exact) == set(ranked_fast)
