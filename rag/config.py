@@ -46,7 +46,8 @@ class Settings(BaseModel):
     lexical_candidates: int = Field(default=40, ge=1, description="best BM25 sentences")
     rrf_k: int = Field(default=60, ge=1)
     retrieve_limit: int = Field(default=40, ge=1, description="fused sentences handed to the reranker")
-    reranker: Literal["features", "reader"] = "features"
+    reranker: Literal["features", "reader", "combined"] = "features"
+    combine_weight: float = Field(default=0.7, ge=0, le=1, description="the reader's share in the combined score")
     rerank_k: int = Field(default=20, ge=1, description="fused sentences the reader judges")
     reader_manifest: Path | None = Field(default=None, description="reader weights' manifest (default: the packaged reader)")
     reader_threshold: float = Field(default=0.5, ge=0, le=1, description="the gate for the reader; see README")
@@ -81,11 +82,11 @@ class Settings(BaseModel):
 
     def gate_threshold(self) -> float:
         """The evidence score under which the configured reranker's answer abstains."""
-        return self.reader_threshold if self.reranker == "reader" else self.abstain_threshold
+        return self.abstain_threshold if self.reranker == "features" else self.reader_threshold
 
     def strong_threshold(self) -> float:
         """The evidence score from which the configured reranker's evidence is marked strong."""
-        return self.reader_strong_threshold if self.reranker == "reader" else self.features_strong_threshold
+        return self.features_strong_threshold if self.reranker == "features" else self.reader_strong_threshold
 
     def fingerprint(self) -> str:
         """Hash of every setting that changes the stored vectors; names the collections."""

@@ -335,16 +335,19 @@ def _save_quietly(index, folder: Path, generation: str, fingerprint: str) -> Non
 
 def make_reranker(settings: Settings):
     """The reranker named in settings."""
-    from rag.rerank import FeatureReranker, ReaderReranker
+    from rag.rerank import CombinedReranker, FeatureReranker, ReaderReranker
 
     if settings.reranker == "features":
         return FeatureReranker()
-    if settings.reranker == "reader":
+    if settings.reranker in ("reader", "combined"):
         from rag.reader import MANIFEST, Reader
 
         reader = Reader(settings.reader_manifest or MANIFEST, threads=settings.threads, precision=settings.precision)
-        return ReaderReranker(reader, settings.rerank_k)
-    raise InputError(f"unknown reranker {settings.reranker!r}; use features or reader")
+        judged = ReaderReranker(reader, settings.rerank_k)
+        if settings.reranker == "reader":
+            return judged
+        return CombinedReranker(judged, FeatureReranker(), settings.combine_weight)
+    raise InputError(f"unknown reranker {settings.reranker!r}; use features, reader or combined")
 
 
 def make_answerer(settings: Settings, name: str | None = None):
@@ -353,7 +356,7 @@ def make_answerer(settings: Settings, name: str | None = None):
 
     chosen = name or settings.answerer
     if chosen == "extractive":
-        if settings.reranker == "reader":  # relevance is a probability: a further sentence needs its own
+        if settings.reranker != "features":  # relevance is a probability: a further sentence needs its own
             return ExtractiveAnswerer(floor=settings.reader_extra_threshold, margin=1.0)
         return ExtractiveAnswerer(floor=settings.abstain_threshold)
     if chosen == "llm":

@@ -2,7 +2,8 @@
 
 A ``Reranker`` has one method, ``rerank``. ``FeatureReranker`` weighs dense similarity and
 word coverage by hand-tuned weights; ``ReaderReranker`` asks the reader we trained
-(``rag.reader``) whether each sentence answers the question and where its short answer is.
+(``rag.reader``) whether each sentence answers the question and where its short answer is;
+``CombinedReranker`` blends the two.
 The abstention gate compares the best evidence score with the threshold of the reranker that
 produced it.
 """
@@ -99,3 +100,24 @@ class ReaderReranker:
                 span = (hit.sentence.start + judgement.span[0], hit.sentence.start + judgement.span[1])
             evidence.append(Evidence(hit, judgement.relevance, span))
         return sorted(evidence, key=lambda e: (-e.score, e.hit.sentence.sentence_id))
+
+
+class CombinedReranker:
+    """The reader's relevance and the hand-tuned feature score, blended:
+    ``weight * relevance + (1 - weight) * features``; the reader's short answer is kept."""
+
+    name = "combined"
+
+    def __init__(self, reader: ReaderReranker, features: FeatureReranker, weight: float = 0.7):
+        self.reader = reader
+        self.features = features
+        self.weight = weight
+
+    def rerank(self, question: str, query: str, hits: Sequence[Hit], idf: Idf) -> list[Evidence]:
+        judged = self.reader.rerank(question, query, hits, idf)
+        features = {e.hit.sentence.sentence_id: e.score for e in self.features.rerank(question, query, [e.hit for e in judged], idf)}
+        blended = [
+            Evidence(e.hit, self.weight * e.score + (1 - self.weight) * features[e.hit.sentence.sentence_id], e.answer_span)
+            for e in judged
+        ]
+        return sorted(blended, key=lambda e: (-e.score, e.hit.sentence.sentence_id))

@@ -1,4 +1,4 @@
-"""Chroma: explicit ids, batched crash-safe writes, nearest-neighbour queries through llama-index.
+"""Chroma: explicit ids, batched crash-safe writes, nearest-neighbour queries.
 
 Three collections per settings fingerprint (``rag-<fp>-chunks``, ``-sentences``,
 ``-documents``). Documents are written in batches: one write per collection per batch, the
@@ -9,9 +9,10 @@ interrupted ingest. An ingest marks the store as being written (its generation t
 finds a ``writing-`` mark knows one was interrupted and removes the orphans, and the local
 lexical index (``rag.lexical``) knows whether it matches the store.
 
-Writes go straight to chromadb with compact metadata (llama-index's ``add`` would store a JSON
-copy of every node in its metadata); queries go through llama-index's ``ChromaVectorStore``.
-Chroma's full-text index and the metadata indexes nobody filters on are switched off.
+Reads and writes go straight to chromadb with compact metadata: llama-index's
+``ChromaVectorStore`` stored a JSON copy of every node in its metadata (most of the store's
+disk) and its import alone took a second of every start. Chroma's full-text index and the
+metadata indexes nobody filters on are switched off.
 Embeddings are always passed explicitly: Chroma would otherwise try to download its own model.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import uuid
 import weakref
@@ -32,6 +32,7 @@ from rag.config import Settings
 from rag.errors import StoreError, StoreMismatchError
 from rag.store_client import open_client, server_errors
 from rag.store_lock import FolderLock
+from rag.store_schema import collection_schema, record_from_metadata, record_metadata
 from rag.types import Document, DocumentRecord, Sentence
 
 if TYPE_CHECKING:
@@ -40,17 +41,7 @@ if TYPE_CHECKING:
     from rag.chunking import EmbeddingInput
 
 _PAGE = 5000
-# Chroma's default ef_search (100) missed the true nearest sentence for real questions here;
-# a wider search costs a few milliseconds on stores of this size.
-HNSW = {"ef_search": 512, "ef_construction": 200, "max_neighbors": 32}
 _KINDS = ("chunks", "sentences", "documents")
-# Metadata keys that are never filtered on (only ``document_id``, ``path`` and
-# ``content_hash`` are): no inverted index for them.
-_UNINDEXED = {
-    "sentences": {"int": ("index", "start", "end"), "str": ("chunk_id",)},
-    "chunks": {"int": ("start", "end", "tokens"), "str": ("sentence_ids",)},
-    "documents": {"int": ("body_start", "sentences", "chunks"), "str": ("copies", "title", "source", "licence", "kind", "fingerprint")},
-}
 WRITING = "writing-"
 GENERATION_KEY = "rag:generation"
 
@@ -76,59 +67,6 @@ class StoredDocument:
     vectors: tuple[tuple[np.ndarray, np.ndarray], ...]
 
 
-def _record(doc_id: str, meta: dict) -> DocumentRecord:
-    return DocumentRecord(
-        doc_id=doc_id,
-        path=meta["path"],
-        copies=tuple(p for p in str(meta.get("copies", "")).split("\n") if p),
-        title=meta["title"],
-        content_hash=meta["content_hash"],
-        source=meta.get("source", ""),
-        licence=meta.get("licence", ""),
-        kind=meta.get("kind", "txt"),
-        body_start=int(meta.get("body_start", 0)),
-        sentences=int(meta.get("sentences", 0)),
-        chunks=int(meta.get("chunks", 0)),
-    )
-
-
-def _metadata(record: DocumentRecord, fingerprint: str) -> dict:
-    return {
-        "path": record.path,
-        "copies": "\n".join(record.copies),
-        "title": record.title,
-        "source": record.source,
-        "licence": record.licence,
-        "content_hash": record.content_hash,
-        "body_start": record.body_start,
-        "kind": record.kind,
-        "sentences": record.sentences,
-        "chunks": record.chunks,
-        "fingerprint": fingerprint,
-    }
-
-
-def _schema(kind: str):
-    """Cosine HNSW, no full-text index, no metadata index on keys never filtered on."""
-    from chromadb.api.types import (
-        FtsIndexConfig,
-        HnswIndexConfig,
-        IntInvertedIndexConfig,
-        Schema,
-        StringInvertedIndexConfig,
-        VectorIndexConfig,
-    )
-
-    schema = Schema()
-    schema.create_index(config=VectorIndexConfig(space="cosine", embedding_function=None, hnsw=HnswIndexConfig(**HNSW)))
-    schema.delete_index(config=FtsIndexConfig(), key="#document")
-    for key in _UNINDEXED[kind]["int"]:
-        schema.delete_index(config=IntInvertedIndexConfig(), key=key)
-    for key in _UNINDEXED[kind]["str"]:
-        schema.delete_index(config=StringInvertedIndexConfig(), key=key)
-    return schema
-
-
 def _writes(method: Callable) -> Callable:
     """Run a write method holding the store alone (see FolderLock)."""
 
@@ -148,8 +86,6 @@ class Store:
     """
 
     def __init__(self, settings: Settings, create: bool = True, client=None):
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.fingerprint = settings.fingerprint()
         self.client = client or open_client(settings, create=create)
@@ -160,8 +96,6 @@ class Store:
             self._release = weakref.finalize(self, self._folder_lock.release)
         self._check_fingerprint()
         self._collections = {kind: self._collection(kind, create) for kind in _KINDS}
-        self.chunk_vectors = ChromaVectorStore(chroma_collection=self._collections["chunks"])
-        self.sentence_vectors = ChromaVectorStore(chroma_collection=self._collections["sentences"])
         self._batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
 
     def close(self) -> None:
@@ -203,7 +137,7 @@ class Store:
         try:
             if create:
                 return self.client.get_or_create_collection(
-                    name, schema=_schema(kind), metadata={"rag:fingerprint": self.fingerprint}, embedding_function=None
+                    name, schema=collection_schema(kind), metadata={"rag:fingerprint": self.fingerprint}, embedding_function=None
                 )
             return self.client.get_collection(name, embedding_function=None)
         except Exception as exc:
@@ -246,7 +180,7 @@ class Store:
         """doc_id -> record of every completely stored document (a scan of the store)."""
         records: dict[str, DocumentRecord] = {}
         for ids, metadatas, _ in self._scan("documents", include=["metadatas"]):
-            records.update((doc_id, _record(doc_id, meta)) for doc_id, meta in zip(ids, metadatas))
+            records.update((doc_id, record_from_metadata(doc_id, meta)) for doc_id, meta in zip(ids, metadatas))
         return records
 
     @server_errors
@@ -255,7 +189,7 @@ class Store:
         if not doc_ids:
             return {}
         got = self._collections["documents"].get(ids=list(doc_ids), include=["metadatas"])
-        return {doc_id: _record(doc_id, meta) for doc_id, meta in zip(got["ids"], got["metadatas"])}
+        return {doc_id: record_from_metadata(doc_id, meta) for doc_id, meta in zip(got["ids"], got["metadatas"])}
 
     @server_errors
     def document(self, doc_id: str) -> Document | None:
@@ -263,7 +197,7 @@ class Store:
         got = self._collections["documents"].get(ids=[doc_id], include=["documents", "metadatas"])
         if not got["ids"]:
             return None
-        record = _record(doc_id, got["metadatas"][0])
+        record = record_from_metadata(doc_id, got["metadatas"][0])
         return Document(
             doc_id=doc_id,
             path=record.path,
@@ -326,7 +260,7 @@ class Store:
             "documents",
             [r.doc_id for r in records],
             [np.ones(1, dtype="float32")] * len(records),
-            [_metadata(r, self.fingerprint) for r in records],
+            [record_metadata(r, self.fingerprint) for r in records],
             [stored.document.text for stored in batch],
         )
         return records
@@ -348,7 +282,7 @@ class Store:
     @_writes
     def relocate(self, record: DocumentRecord) -> None:
         """Rewrite a document's record (its paths, its title) without touching its vectors."""
-        self._collections["documents"].update(ids=[record.doc_id], metadatas=[_metadata(record, self.fingerprint)])
+        self._collections["documents"].update(ids=[record.doc_id], metadatas=[record_metadata(record, self.fingerprint)])
 
     @server_errors
     @_writes
@@ -416,13 +350,13 @@ class Store:
 
     @server_errors
     def query_sentences(self, vector: Sequence[float], k: int) -> list[DenseHit]:
-        """Nearest sentences by cosine similarity (through llama-index's ChromaVectorStore)."""
-        return self._query(self.sentence_vectors, vector, k)
+        """Nearest sentences by cosine similarity."""
+        return self._query("sentences", vector, k)
 
     @server_errors
     def query_chunks(self, vector: Sequence[float], k: int) -> list[DenseHit]:
         """Nearest chunks by cosine similarity."""
-        return self._query(self.chunk_vectors, vector, k)
+        return self._query("chunks", vector, k)
 
     @server_errors
     def sentence_embeddings(self, sentence_ids: Sequence[str]) -> dict[str, list[float]]:
@@ -432,18 +366,22 @@ class Store:
         got = self._collections["sentences"].get(ids=list(sentence_ids), include=["embeddings"])
         return dict(zip(got["ids"], got["embeddings"]))
 
-    def _query(self, vector_store, vector: Sequence[float], k: int) -> list[DenseHit]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+    def _query(self, kind: str, vector: Sequence[float], k: int) -> list[DenseHit]:
+        import numpy as np
 
         if k <= 0:
             return []
-        result = vector_store.query(VectorStoreQuery(query_embedding=list(map(float, vector)), similarity_top_k=k))
+        got = self._collections[kind].query(
+            query_embeddings=np.asarray([vector], dtype="float32"),
+            n_results=k,
+            include=["metadatas", "documents", "distances"],
+        )
         hits = []
-        for node, similarity in zip(result.nodes, result.similarities):
-            # ChromaVectorStore reports exp(-distance); with cosine space distance = 1 - cos.
-            cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0
-            metadata = dict(node.metadata)
-            hits.append(DenseHit(node.node_id, str(metadata.get("document_id", "")), cosine, metadata, node.get_content()))
+        texts = (got.get("documents") or [[]])[0] or [""] * len(got["ids"][0])
+        for node_id, metadata, text, distance in zip(got["ids"][0], got["metadatas"][0], texts, got["distances"][0]):
+            metadata = dict(metadata or {})
+            # Cosine space: distance = 1 - cosine similarity.
+            hits.append(DenseHit(node_id, str(metadata.get("document_id", "")), 1.0 - float(distance), metadata, text or ""))
         return hits
 
     def _scan(self, kind: str, include: list[str]):

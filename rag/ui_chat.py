@@ -1,0 +1,101 @@
+"""The chat of the web UI without Gradio: the conversation's turns, asking with the history,
+the chat messages and the source panel for a clicked citation (HTML from ``rag.ui_render``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag import ui_render
+from rag.pipeline import ANSWERERS, Rag
+from rag.shell import user_message
+from rag.types import Answer
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One exchange in the chat: the question and either its answer or a one-line error."""
+
+    question: str
+    answer: Answer | None = None
+    error: str = ""
+
+
+def answerer_names() -> tuple[str, ...]:
+    """The answerers the pipeline offers."""
+    return ANSWERERS
+
+
+def choose_answerer(rag: Rag, name: str | None) -> str | None:
+    """None for the configured answerer, else ``name`` once the core has built it (so a bad
+    name or a missing model is reported when it is chosen)."""
+    if not name or name == rag.settings.answerer:
+        return None
+    rag.answerer(name)
+    return name
+
+
+def ask_turn(rag: Rag, turns: Sequence[ChatTurn], question: str, answerer_name: str | None) -> list[ChatTurn]:
+    """The conversation with one more turn: the answer to ``question`` given the earlier answers."""
+    history = [(t.question, t.answer.answer) for t in turns if t.answer is not None]
+    try:
+        answer = rag.ask(question, history, answerer=choose_answerer(rag, answerer_name))
+    except Exception as exc:
+        return [*turns, ChatTurn(question.strip(), error=user_message(exc))]
+    return [*turns, ChatTurn(answer.question, answer)]
+
+
+def render_chat(turns: Sequence[ChatTurn], max_sources: int, pending: str | None = None) -> list[dict]:
+    """Chatbot messages for the turns (and a question still being answered)."""
+    messages = []
+    for number, turn in enumerate(turns):
+        messages.append({"role": "user", "content": ui_render.render_question(turn.question)})
+        if turn.answer is not None:
+            content = ui_render.render_answer(turn.answer, number, max_sources)
+        else:
+            content = ui_render.render_error(turn.error)
+        messages.append({"role": "assistant", "content": content})
+    if pending is not None:
+        messages.append({"role": "user", "content": ui_render.render_question(pending)})
+        messages.append({"role": "assistant", "content": ui_render.render_pending()})
+    return messages
+
+
+def open_source(rag: Rag, turns: Sequence[ChatTurn], kind: str, turn: int, index: int) -> str:
+    """The source panel for citation ``index`` (kind "cite") or evidence ``index`` (kind "ev")."""
+    if not 0 <= turn < len(turns) or turns[turn].answer is None:
+        return ui_render.render_panel_message("That answer is no longer in this chat.")
+    answer = turns[turn].answer
+    span = None
+    if kind == "cite":
+        citation = next((c for c in answer.citations if c.label == index), None)
+        if citation is None:
+            return ui_render.render_panel_message(f"Citation [{index}] is not part of that answer.")
+        doc_id, start, end, quote = citation.doc_id, citation.start, citation.end, citation.quote
+        heading = f"[{citation.label}] cited sentence · characters {start}–{end}"
+        short = answer.short_answer
+        if short is not None and short.label == citation.label:
+            span = (short.start, short.end)
+            heading += f" · short answer {short.start}–{short.end}"
+    elif kind == "ev" and 0 <= index < len(answer.evidence):
+        sentence = answer.evidence[index].sentence
+        doc_id, start, end, quote = sentence.doc_id, sentence.start, sentence.end, sentence.text
+        heading = f"Closest evidence {index + 1} (not an answer) · characters {start}–{end}"
+    else:
+        return ui_render.render_panel_message("That passage is not part of the answer.")
+    try:
+        document = rag.document(doc_id)
+    except Exception as exc:
+        return ui_render.render_panel_message(user_message(exc))
+    if document is None:
+        return ui_render.render_panel_message("That document is no longer in the index; ask again.")
+    return ui_render.render_document(document, start, end, heading=heading, quote=quote, answer_span=span)
+
+
+def api_ask(rag: Rag, question: str) -> str:
+    """The JSON text ``rag ask --json`` prints for one question (no conversation, configured answerer).
+
+    Text rather than a dict: gradio_client (2.7, Gradio 6 protocol) takes any returned dict with
+    a "path" key for a file and tries to download it, which breaks on every citation.
+    """
+    return rag.ask(question).to_json_text()
