@@ -70,6 +70,7 @@ class Catalogue:
         return [self.records[d] for d in sorted(self.by_path.get(path, ())) if d not in self.emptied]
 
     def known(self, content_hash: str) -> DocumentRecord | None:
+        """The record of a content already stored, if any."""
         doc_id = self.by_hash.get(content_hash)
         return self.records.get(doc_id) if doc_id else None
 

@@ -254,9 +254,11 @@ class LexicalIndex:
         return [(i, float(scores[i])) for i in ranked[:k]]
 
     def sentence_id(self, row: int) -> str:
+        """The id of the sentence in ``row``."""
         return bytes(self.ids[row]).decode()
 
     def doc_id(self, row: int) -> str:
+        """The id of the document of the sentence in ``row``."""
         return bytes(self.doc_ids[int(self.docs[row])]).decode()
 
     def row_of(self, sentence_id: str) -> int | None:

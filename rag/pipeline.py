@@ -80,6 +80,7 @@ class Rag:
 
     @property
     def embedder(self):
+        """The embedding model the settings name (loaded on first use)."""
         with self._lock:
             if self._embedder is None:
                 from rag.embedding import SentenceTransformerEmbedder, model_path
@@ -94,6 +95,7 @@ class Rag:
 
     @property
     def store(self):
+        """The store (opened on first use)."""
         with self._lock:
             if self._store is None:
                 from rag.store import Store
@@ -343,10 +345,10 @@ def make_reranker(settings: Settings):
         from rag.reader import MANIFEST, Reader
 
         reader = Reader(settings.reader_manifest or MANIFEST, threads=settings.threads, precision=settings.precision)
-        judged = ReaderReranker(reader, settings.rerank_k)
         if settings.reranker == "reader":
-            return judged
-        return CombinedReranker(judged, FeatureReranker(), settings.combine_weight)
+            preselect = FeatureReranker() if settings.reader_preselect == "features" else None
+            return ReaderReranker(reader, settings.rerank_k, preselect)
+        return CombinedReranker(reader, FeatureReranker(), settings.rerank_k, settings.combine_weight)
     raise InputError(f"unknown reranker {settings.reranker!r}; use features, reader or combined")
 
 

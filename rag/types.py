@@ -145,6 +145,7 @@ class ShortAnswer:
     end: int
 
     def to_json(self) -> dict:
+        """The ``short_answer`` object of ``rag ask --json``."""
         return {"text": self.text, "label": self.label, "path": self.path, "start": self.start, "end": self.end}
 
 

@@ -49,7 +49,7 @@ def read_manifest(path: Path = MANIFEST) -> dict:
 class Reader:
     """The trained reader on the CPU (bf16 where the CPU has it natively)."""
 
-    def __init__(self, manifest: Path = MANIFEST, threads: int = 1, precision: str = "auto", batch_size: int = 48):
+    def __init__(self, manifest: Path = MANIFEST, threads: int = 1, precision: str = "auto", batch_size: int = 16):
         from rag.embedding import load_tokenizer, packaged_model_path
         from rag.precision import resolve
 
@@ -65,6 +65,7 @@ class Reader:
 
     @property
     def name(self) -> str:
+        """The shipped weights' name."""
         return self.manifest.get("name", "reader")
 
     def _loaded(self):

@@ -78,6 +78,7 @@ def collate(pairs: Sequence[EncodedPair]) -> dict[str, torch.Tensor]:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

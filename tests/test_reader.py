@@ -1,0 +1,96 @@
+"""The reader: its input layout, span decoding, the shipped weights (hash checked), and the
+training script on 50 examples (CI never trains a real model; it checks the script runs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embedding import load_tokenizer, packaged_model_path
+from rag.errors import ModelError
+from rag.reader import MANIFEST, Candidate, Reader, read_manifest
+from rag.reader.encoding import MAX_CANDIDATE_TOKENS, best_span, encode_pairs
+
+REPO = Path(__file__).resolve().parents[1]
+TALKS = "The talks, which lasted more than five hours, are set to continue on Monday."
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(packaged_model_path())
+
+
+def test_the_candidate_follows_the_first_separator_and_keeps_its_offsets(tokenizer):
+    candidate = Candidate(TALKS, title="Berlin talks", previous="Zelenskyy met the envoys in Berlin.")
+    (pair,) = encode_pairs(tokenizer, "How long did the talks last?", [candidate])
+    sep = tokenizer.token_to_id("[SEP]")
+    assert pair.input_ids[pair.candidate_start - 1] == sep and pair.input_ids[pair.candidate_end] == sep
+    assert pair.type_ids[: pair.candidate_start] == (0,) * pair.candidate_start
+    assert set(pair.type_ids[pair.candidate_start :]) == {1}
+    pieces = [TALKS[a:b].lower() for a, b in pair.offsets]
+    assert pieces[:4] == ["the", "talks", ",", "which"]
+    assert pair.input_ids[-1] == sep and pair.input_ids.count(sep) == 3  # question | candidate | context
+
+
+def test_long_candidates_are_cut_and_spans_stay_inside_the_candidate(tokenizer):
+    long_text = " ".join(["word"] * 400)
+    (pair,) = encode_pairs(tokenizer, "q?", [Candidate(long_text)])
+    assert len(pair.offsets) == MAX_CANDIDATE_TOKENS
+    logits = np.full(len(pair.input_ids), -5.0)
+    logits[0] = 50.0  # [CLS] is never part of an answer
+    starts, ends = logits.copy(), logits.copy()
+    starts[pair.candidate_start + 3], ends[pair.candidate_start + 5] = 10.0, 10.0
+    start, end, _ = best_span(starts, ends, pair)
+    assert (start, end) == (pair.offsets[3][0], pair.offsets[5][1])
+
+
+def test_the_shipped_weights_are_checked_and_answer(tmp_path):
+    manifest = read_manifest(MANIFEST)
+    weights = MANIFEST.parent / manifest["file"]
+    assert weights.stat().st_size <= 50 * 2**20  # fp16, as shipped in the package
+    reader = Reader(MANIFEST)
+    question = "How long did the talks last?"
+    judged = reader.judge(
+        question,
+        [Candidate("The Vellmouth lighthouse keeper logs the weather every four hours."), Candidate(TALKS)],
+    )
+    assert judged[1].relevance > judged[0].relevance
+    start, end = judged[1].span
+    assert "five hours" in TALKS[start:end]
+
+    broken = tmp_path / "reader.json"
+    shutil.copy(weights, tmp_path / manifest["file"])
+    broken.write_text(json.dumps({**manifest, "sha256": "0" * 64}))
+    with pytest.raises(ModelError, match="expected 000000000000"):
+        Reader(broken).judge(question, [Candidate(TALKS)])
+
+
+def test_the_training_script_runs_on_50_examples(tmp_path):
+    out, export = tmp_path / "train", tmp_path / "export"
+    done = subprocess.run(
+        [
+            sys.executable, str(REPO / "scripts" / "train_reader.py"), "--limit", "50", "--out", str(out),
+            "--export", str(export), "--validate-every", "5", "--validate-questions", "5",
+            "--final-validate-questions", "10", "--threads", "1",
+        ],
+        capture_output=True, text=True, timeout=900, cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "validation:" in done.stdout and "exported" in done.stdout
+    manifest = json.loads((export / "reader.json").read_text())
+    assert manifest["data"]["squad_v1.1_train_questions"] == 50 and manifest["seed"] == 13
+    assert "CC BY-SA 4.0" in (export / "MODEL_CARD.md").read_text()
+    assert Reader(export / "reader.json").judge("q?", [Candidate(TALKS)])[0].span is not None
+    # Resumable: the same arguments again start from the checkpoint and train nothing more.
+    again = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "train_reader.py"), "--limit", "50", "--out", str(out),
+         "--export", str(export), "--final-validate-questions", "5", "--threads", "1"],
+        capture_output=True, text=True, timeout=900, cwd=REPO,
+    )
+    assert again.returncode == 0 and "resuming at step" in again.stdout
