@@ -96,16 +96,17 @@ def short_answer(answer: Answer, best: Evidence) -> ShortAnswer | None:
 
 
 def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float) -> Answer:
-    """Each sentence's score (the best of its cited sentences' evidence scores) and strength
+    """Each sentence's score (the reader's relevance of its best cited sentence) and strength
     (``strong`` at or above ``strong``, else ``partial``); a partial best sentence makes the
-    answer partial, and its text says so."""
-    scores = {e.hit.sentence.sentence_id: e.score for e in evidence}
-    by_label = {c.label: scores.get(c.sentence_id) for c in answer.citations}
+    answer partial, and its text says so. Evidence the reader did not judge earns no mark."""
+    relevance = {e.hit.sentence.sentence_id: e.relevance for e in evidence if e.relevance is not None}
+    by_label = {c.label: relevance.get(c.sentence_id) for c in answer.citations}
     sentences = []
     for sentence in answer.sentences:
         known = [by_label[n] for n in sentence.citations if by_label.get(n) is not None]
         score = max(known) if known else None
         strength = "" if score is None else ("strong" if score >= strong else "partial")
         sentences.append(replace(sentence, score=score, strength=strength))
-    partial = bool(evidence) and evidence[0].score < strong
+    best = evidence[0].relevance if evidence else None
+    partial = best is not None and best < strong
     return replace(answer, sentences=tuple(sentences), partial=partial, answer=render(sentences, partial))

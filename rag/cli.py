@@ -150,7 +150,8 @@ def format_answer(answer) -> str:
     with its document, characters and exact quote (or the closest evidence of an abstention)."""
     lines = []
     if answer.short_answer is not None:
-        lines += [f"Answer: {normalize_space(answer.short_answer.text)} [{answer.short_answer.label}]", ""]
+        label = "Closest words" if answer.partial else "Answer"
+        lines += [f"{label}: {normalize_space(answer.short_answer.text)} [{answer.short_answer.label}]", ""]
     if answer.abstained:
         lines.append(answer.answer)
     else:

@@ -59,9 +59,8 @@ class Settings(BaseModel):
         default=0.541, ge=0, le=1, description="the gate for the reader and combined rerankers, calibrated with rag eval"
     )
     reader_strong_threshold: float = Field(
-        default=0.85, ge=0, le=1, description="reader (or combined) score marked strong, else partial; see README"
+        default=0.95, ge=0, le=1, description="reader relevance marked strong, else partial; see README"
     )
-    features_strong_threshold: float = Field(default=0.6, description="features score marked strong (else partial)")
     reader_extra_threshold: float = Field(
         default=0.65, ge=0, le=1, description="score a further sentence needs to be cited too"
     )
@@ -91,9 +90,11 @@ class Settings(BaseModel):
         """The evidence score under which the configured reranker's answer abstains."""
         return self.abstain_threshold if self.reranker == "features" else self.reader_threshold
 
-    def strong_threshold(self) -> float:
-        """The evidence score from which the configured reranker's evidence is marked strong."""
-        return self.features_strong_threshold if self.reranker == "features" else self.reader_strong_threshold
+    def strong_threshold(self) -> float | None:
+        """The evidence score from which the configured reranker's evidence is marked strong;
+        None for the feature scorer, whose scores say too little to earn a mark (a third of its
+        'strong' answers were wrong in rag eval)."""
+        return None if self.reranker == "features" else self.reader_strong_threshold
 
     def fingerprint(self) -> str:
         """Hash of every setting that changes the stored vectors; names the collections."""

@@ -306,7 +306,10 @@ class Rag:
         if not verification.answer.sentences:
             problem = verification.problem or warning or "no sentence passed verification"
             return abstention(question, query, closest, best, problem, name)
-        answer = with_strength(verification.answer, evidence, self.settings.strong_threshold())
+        answer = verification.answer
+        strong = self.settings.strong_threshold()
+        if strong is not None:
+            answer = with_strength(answer, evidence, strong)
         return replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
 
     def document(self, doc_id: str) -> Document | None:

@@ -109,7 +109,7 @@ class ReaderReranker:
             span = None
             if judgement.span is not None and judgement.span[1] > judgement.span[0]:
                 span = (hit.sentence.start + judgement.span[0], hit.sentence.start + judgement.span[1])
-            evidence.append(Evidence(hit, judgement.relevance, span))
+            evidence.append(Evidence(hit, judgement.relevance, span, judgement.relevance))
         return sorted(evidence, key=lambda e: (-e.score, e.hit.sentence.sentence_id))
 
 
@@ -131,7 +131,9 @@ class CombinedReranker:
         features = {e.hit.sentence.sentence_id: e.score for e in by_features}
         judged = self.reader.judge(question, [e.hit for e in by_features])
         blended = [
-            Evidence(e.hit, self.weight * e.score + (1 - self.weight) * features[e.hit.sentence.sentence_id], e.answer_span)
+            Evidence(
+                e.hit, self.weight * e.score + (1 - self.weight) * features[e.hit.sentence.sentence_id], e.answer_span, e.score
+            )
             for e in judged
         ]
         return sorted(blended, key=lambda e: (-e.score, e.hit.sentence.sentence_id))

@@ -98,6 +98,7 @@ class Evidence:
     hit: Hit
     score: float
     answer_span: tuple[int, int] | None = None  # the short answer inside the sentence: document offsets
+    relevance: float | None = None  # the reader's probability that the sentence answers (None: not judged)
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ class Answer:
         if self.abstained:
             return flat(self.answer) + "\n"
         parts = []
-        if self.short_answer is not None:
+        if self.short_answer is not None and not self.partial:
             parts.append(f"**{flat(self.short_answer.text)}**")
         body = " ".join(
             f"{flat(s.text)}{''.join(f'[^{n}]' for n in s.citations)}" for s in self.sentences

@@ -65,8 +65,10 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
     titles = {c.label: c.title for c in answer.citations}
     short = ""
     if answer.short_answer is not None:
+        # A partial answer's span is only the closest words: it follows the "closest" lead, muted.
+        label, kind = ("Closest words", "rag-short rag-short-partial") if answer.partial else ("Answer", "rag-short")
         short = (
-            '<p class="rag-short"><span class="rag-short-label">Answer</span> '
+            f'<p class="{kind}"><span class="rag-short-label">{label}</span> '
             f'<span class="rag-short-text">{_e(normalize_space(answer.short_answer.text))}</span> '
             f"{cite_link(turn, answer.short_answer.label, title=titles.get(answer.short_answer.label, ''))}</p>"
         )
@@ -83,7 +85,7 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
     warnings = "".join(f'<p class="rag-warning" role="note">Note: {_e(w)}</p>' for w in answer.warnings)
     return (
         f'<div class="rag-answer{" rag-partial-answer" if answer.partial else ""}">'
-        f"{short}{lead}"
+        f"{lead + short if answer.partial else short}"
         f'<p class="rag-text">{" ".join(sentences)}</p>'
         f"{warnings}"
         '<div class="rag-list"><div class="rag-list-head">Cited sentences</div>'
@@ -334,6 +336,7 @@ a.rag-cite:hover, a.rag-cite:focus { background: var(--color-accent-soft); text-
 .rag-short { margin: 0 0 0.35em; font-size: 1.12em; font-weight: 700; }
 .rag-short-label { font-size: 0.7em; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em;
   color: var(--body-text-color-subdued); margin-right: 0.3em; }
+.rag-short-partial { font-size: 0.95em; font-weight: 600; color: var(--body-text-color-subdued); }
 .rag-partial-lead { margin: 0 0 0.2em; font-weight: 600; color: #92400e; }
 .rag-tools { margin-top: 0.3em; font-size: 0.85em; }
 a.rag-copy { color: var(--color-accent); cursor: pointer; text-decoration: none; }

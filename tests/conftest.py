@@ -44,7 +44,7 @@ def fake_rag(tmp_path):
     from rag.config import Settings
     from rag.pipeline import Rag
 
-    settings = Settings(store_dir=tmp_path / "store", abstain_threshold=0.35)
+    settings = Settings(store_dir=tmp_path / "store", abstain_threshold=0.35, reranker="features")
     return Rag(settings, embedder=HashingEmbedder())
 
 
@@ -70,6 +70,6 @@ def cli_workdir(tmp_path, monkeypatch):
     for name in ("RAG_STORE", "RAG_STORE_URL", "RAG_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "rag.toml").write_text("[rag]\nabstain_threshold = 0.35\n")
+    (tmp_path / "rag.toml").write_text("[rag]\nabstain_threshold = 0.35\nreranker = \"features\"\n")
     monkeypatch.setattr("rag.embedding.SentenceTransformerEmbedder", lambda **_: HashingEmbedder())
     return tmp_path

@@ -284,7 +284,7 @@ def test_strong_and_partial_answers_carry_different_marks(page, served):
     from gradio_client import Client
 
     client = Client(served.url, verbose=False)
-    strong_question, partial_question = "How long did the Berlin talks last?", "What does the lighthouse keeper do?"
+    strong_question, partial_question = "How long did the Berlin talks last?", "How often does the harbour master inspect the pier?"
     assert not json.loads(client.predict(strong_question, api_name="/ask"))["partial"]
     partial = json.loads(client.predict(partial_question, api_name="/ask"))
     assert partial["partial"] and not partial["abstained"], partial

@@ -179,6 +179,18 @@ def test_strong_and_partial_answers_carry_different_marks_and_words():
     assert 'class="rag-mark rag-quoted-mark"' in strong  # the sentence is its verified source, word for word
 
 
+def test_a_partial_answer_never_presents_its_span_as_the_answer():
+    citation = make_citation()
+    where = TEXT.index("real text")
+    short = ShortAnswer(text="real text", label=1, path=citation.path, start=where, end=where + len("real text"))
+    sentence = AnswerSentence(text=CITED, citations=(1,), supported=True, reason="verbatim", score=0.4, strength="partial")
+    answer = replace(make_answer(citations=(citation,), sentences=(sentence,)), short_answer=short, partial=True)
+    page = ui_render.render_answer(answer, turn=0, max_sources=3)
+    assert ">Closest words<" in page and ">Answer<" not in page
+    assert page.index("The closest the documents come:") < page.index("rag-short-text")
+    assert not answer.to_markdown().startswith("**")
+
+
 def test_short_answer_comes_first_and_copy_gives_footnoted_markdown():
     citation = make_citation()
     where = TEXT.index("real text")
