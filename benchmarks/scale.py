@@ -10,7 +10,10 @@ opens it and answers questions. Prints one table row per size:
 Cold open is the time from creating ``Rag`` to the end of the first answer minus that
 answer's own latency (opening the store, loading or building the lexical index). Run:
 
-    .venv/bin/python benchmarks/scale.py [--sizes 5000,20000,80000,300000] [--keep DIR]
+    .venv/bin/python benchmarks/scale.py [--sizes 5000,20000,80000,300000] [--reranker features] [--keep DIR]
+
+The asking process uses the feature reranker by default, so the figures are the costs besides
+any model; ``--reranker combined`` adds the reader's forward passes.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from fakes import HashingEmbedder
 from rag.config import Settings
 from rag.pipeline import Rag
 questions = json.loads(sys.argv[2])
-rag = Rag(Settings(store_dir=sys.argv[1]), embedder=HashingEmbedder())
+rag = Rag(Settings(store_dir=sys.argv[1], reranker=sys.argv[3]), embedder=HashingEmbedder())
 first = time.perf_counter()
 rag.ask(questions[0])
 after_first = time.perf_counter()
@@ -96,10 +99,13 @@ def write_documents(folder: Path, first: int, count: int, pool: list[str], rng: 
         )
 
 
-def measure_open(store: Path) -> dict:
+def measure_open(store: Path, reranker: str) -> dict:
     script = CHILD.format(repo=str(REPO), tests=str(REPO / "tests"))
     out = subprocess.run(
-        [sys.executable, "-c", script, str(store), json.dumps(QUESTIONS)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, str(store), json.dumps(QUESTIONS), reranker],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -107,6 +113,12 @@ def measure_open(store: Path) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="5000,20000,80000,300000", help="sentences in the store after each step")
+    parser.add_argument(
+        "--reranker",
+        default="features",
+        choices=("features", "reader", "combined"),
+        help="reranker of the asking process (features: no model, the costs besides the model)",
+    )
     parser.add_argument("--keep", type=Path, help="keep the generated corpus and store in this folder")
     args = parser.parse_args(argv)
     from fakes import HashingEmbedder
@@ -122,8 +134,10 @@ def main(argv=None) -> int:
     rows = []
     print("| sentences in store | ingest (this step) | ingest sentences/s | cold open | RSS after open | ask p50 / p95 |")
     print("|---|---|---|---|---|---|")
+    per_document = float(SENTENCES_PER_DOCUMENT)  # the splitter may cut a little differently
+    stored = 0
     for size in (int(s) for s in args.sizes.split(",")):
-        wanted = size // SENTENCES_PER_DOCUMENT
+        wanted = documents + max(1, round((size - stored) / per_document))
         step = work / f"docs-{size}"
         write_documents(step, documents, wanted - documents, pool, rng)
         rag = Rag(Settings(store_dir=store), embedder=HashingEmbedder())
@@ -131,9 +145,10 @@ def main(argv=None) -> int:
         report = rag.ingest([step])
         seconds = time.perf_counter() - started
         rag.close()
-        added = report.sentences - sum(r["sentences"] for r in rows)
-        documents = wanted
-        opened = measure_open(store)
+        added = report.sentences - stored
+        per_document = added / (wanted - documents)
+        documents, stored = wanted, report.sentences
+        opened = measure_open(store, args.reranker)
         row = {"sentences": report.sentences, "ingest_s": round(seconds, 1), "added": added, **opened}
         rows.append(row)
         print(

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--store", help="store folder (default .rag-store or $RAG_STORE)")
     common.add_argument("--store-url", help="Chroma server URL, e.g. http://127.0.0.1:8000 ($RAG_STORE_URL)")
     common.add_argument("--config", help="settings file (default ./rag.toml or $RAG_CONFIG)")
-    common.add_argument("--threads", type=int, help="torch threads (default 1)")
+    common.add_argument("--threads", type=int, help="torch threads (default 2)")
     common.add_argument("--reranker", choices=["features", "reader", "combined"], help="how evidence is ranked ($RAG_RERANKER)")
     common.add_argument("--llm-url", help="OpenAI-compatible server for --answerer llm ($RAG_LLM_URL)")
     common.add_argument("--llm-model", help="local model name or the server's model name ($RAG_LLM_MODEL)")

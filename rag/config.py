@@ -15,7 +15,7 @@ from rag.types import content_id
 PACKAGED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 SPLITTER_VERSION = "sentences-v2"
 CONTEXT_VERSION = "late-chunk-title-v1"
-STORE_LAYOUT = "compact-v3"  # content ids, batched compact writes, no full-text index
+STORE_LAYOUT = "compact-v4"  # content ids, batched compact writes, sentence text as metadata (no full-text index)
 CONFIG_FILE = "rag.toml"
 
 
@@ -40,7 +40,7 @@ class Settings(BaseModel):
         default="auto", description="bf16 where the CPU has native bf16 (avx512_bf16), else fp32"
     )
     batch_size: int = Field(default=16, ge=1, description="chunks embedded in one batch")
-    write_batch: int = Field(default=2048, ge=1, description="sentences written to the store in one batch")
+    write_batch: int = Field(default=5000, ge=1, description="sentences written to the store in one batch (Chroma takes at most ~5,400)")
     dense_candidates: int = Field(default=40, ge=1, description="nearest sentences asked of Chroma")
     chunk_candidates: int = Field(default=10, ge=0, description="nearest chunks asked of Chroma")
     lexical_candidates: int = Field(default=40, ge=1, description="best BM25 sentences")

@@ -32,7 +32,7 @@ from rag.config import Settings
 from rag.errors import StoreError, StoreMismatchError
 from rag.store_client import open_client, server_errors
 from rag.store_lock import FolderLock
-from rag.store_schema import collection_schema, record_from_metadata, record_metadata
+from rag.store_schema import TEXT_KEY, collection_schema, record_from_metadata, record_metadata
 from rag.types import Document, DocumentRecord, Sentence
 
 if TYPE_CHECKING:
@@ -179,22 +179,14 @@ class Store:
     def document_records(self) -> dict[str, DocumentRecord]:
         """doc_id -> record of every completely stored document (a scan of the store)."""
         records: dict[str, DocumentRecord] = {}
-        for ids, metadatas, _ in self._scan("documents", include=["metadatas"]):
+        for ids, metadatas in self._scan("documents"):
             records.update((doc_id, record_from_metadata(doc_id, meta)) for doc_id, meta in zip(ids, metadatas))
         return records
 
     @server_errors
-    def records_of(self, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
-        """The records of the given documents (those that exist)."""
-        if not doc_ids:
-            return {}
-        got = self._collections["documents"].get(ids=list(doc_ids), include=["metadatas"])
-        return {doc_id: record_from_metadata(doc_id, meta) for doc_id, meta in zip(got["ids"], got["metadatas"])}
-
-    @server_errors
     def document(self, doc_id: str) -> Document | None:
         """The stored document (text as ingested) or None."""
-        got = self._collections["documents"].get(ids=[doc_id], include=["documents", "metadatas"])
+        got = self._collections["documents"].get(ids=[doc_id], include=["metadatas"])
         if not got["ids"]:
             return None
         record = record_from_metadata(doc_id, got["metadatas"][0])
@@ -202,7 +194,7 @@ class Store:
             doc_id=doc_id,
             path=record.path,
             title=record.title,
-            text=got["documents"][0],
+            text=got["metadatas"][0][TEXT_KEY],
             content_hash=record.content_hash,
             body_start=record.body_start,
             source=record.source,
@@ -218,7 +210,7 @@ class Store:
         the whole batch, the records last. Returns the records written."""
         import numpy as np
 
-        sentence_ids, sentence_vectors, sentence_texts, sentence_meta = [], [], [], []
+        sentence_ids, sentence_vectors, sentence_meta = [], [], []
         chunk_ids, chunk_vectors, chunk_meta = [], [], []
         records = []
         for stored in batch:
@@ -242,7 +234,6 @@ class Store:
                     sentence = by_id[sentence_id]
                     sentence_ids.append(sentence_id)
                     sentence_vectors.append(vector)
-                    sentence_texts.append(sentence.text)
                     sentence_meta.append(
                         {
                             "document_id": document.doc_id,
@@ -250,22 +241,22 @@ class Store:
                             "start": sentence.start,
                             "end": sentence.end,
                             "chunk_id": chunk.chunk_id,
+                            TEXT_KEY: sentence.text,
                         }
                     )
                     count += 1
             records.append(DocumentRecord.of(document, count, len(stored.inputs)))
-        self._upsert("sentences", sentence_ids, sentence_vectors, sentence_meta, sentence_texts)
-        self._upsert("chunks", chunk_ids, chunk_vectors, chunk_meta, None)
+        self._upsert("sentences", sentence_ids, sentence_vectors, sentence_meta)
+        self._upsert("chunks", chunk_ids, chunk_vectors, chunk_meta)
         self._upsert(
             "documents",
             [r.doc_id for r in records],
             [np.ones(1, dtype="float32")] * len(records),
-            [record_metadata(r, self.fingerprint) for r in records],
-            [stored.document.text for stored in batch],
+            [{**record_metadata(r, self.fingerprint), TEXT_KEY: s.document.text} for r, s in zip(records, batch)],
         )
         return records
 
-    def _upsert(self, kind: str, ids: list, vectors: list, metadatas: list, texts: list | None) -> None:
+    def _upsert(self, kind: str, ids: list, vectors: list, metadatas: list) -> None:
         import numpy as np
 
         collection = self._collections[kind]
@@ -275,7 +266,6 @@ class Store:
                 ids=ids[part],
                 embeddings=np.asarray(vectors[part], dtype="float32"),
                 metadatas=metadatas[part],
-                documents=texts[part] if texts is not None else None,
             )
 
     @server_errors
@@ -310,7 +300,7 @@ class Store:
         for kind in ("sentences", "chunks"):
             orphans = [
                 node_id
-                for ids, metadatas, _ in self._scan(kind, include=["metadatas"])
+                for ids, metadatas in self._scan(kind)
                 for node_id, meta in zip(ids, metadatas)
                 if meta.get("document_id") not in complete
             ]
@@ -329,15 +319,15 @@ class Store:
     @server_errors
     def all_sentences(self) -> Iterator[Sentence]:
         """Every stored sentence (a scan of the store, in no particular order)."""
-        for ids, metadatas, texts in self._scan("sentences", include=["metadatas", "documents"]):
-            for node_id, meta, text in zip(ids, metadatas, texts):
-                yield _sentence(node_id, meta, text)
+        for ids, metadatas in self._scan("sentences"):
+            for node_id, meta in zip(ids, metadatas):
+                yield _sentence(node_id, meta)
 
     @server_errors
     def sentences_of(self, doc_id: str) -> list[Sentence]:
         """A document's stored sentences in order."""
-        got = self._collections["sentences"].get(where={"document_id": doc_id}, include=["metadatas", "documents"])
-        sentences = [_sentence(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])]
+        got = self._collections["sentences"].get(where={"document_id": doc_id}, include=["metadatas"])
+        sentences = [_sentence(i, m) for i, m in zip(got["ids"], got["metadatas"])]
         return sorted(sentences, key=lambda s: s.index)
 
     @server_errors
@@ -345,8 +335,8 @@ class Store:
         """The stored sentences with the given ids."""
         if not sentence_ids:
             return {}
-        got = self._collections["sentences"].get(ids=list(sentence_ids), include=["metadatas", "documents"])
-        return {i: _sentence(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
+        got = self._collections["sentences"].get(ids=list(sentence_ids), include=["metadatas"])
+        return {i: _sentence(i, m) for i, m in zip(got["ids"], got["metadatas"])}
 
     @server_errors
     def query_sentences(self, vector: Sequence[float], k: int) -> list[DenseHit]:
@@ -374,33 +364,33 @@ class Store:
         got = self._collections[kind].query(
             query_embeddings=np.asarray([vector], dtype="float32"),
             n_results=k,
-            include=["metadatas", "documents", "distances"],
+            include=["metadatas", "distances"],
         )
         hits = []
-        texts = (got.get("documents") or [[]])[0] or [""] * len(got["ids"][0])
-        for node_id, metadata, text, distance in zip(got["ids"][0], got["metadatas"][0], texts, got["distances"][0]):
+        for node_id, metadata, distance in zip(got["ids"][0], got["metadatas"][0], got["distances"][0]):
             metadata = dict(metadata or {})
+            text = str(metadata.pop(TEXT_KEY, ""))
             # Cosine space: distance = 1 - cosine similarity.
-            hits.append(DenseHit(node_id, str(metadata.get("document_id", "")), 1.0 - float(distance), metadata, text or ""))
+            hits.append(DenseHit(node_id, str(metadata.get("document_id", "")), 1.0 - float(distance), metadata, text))
         return hits
 
-    def _scan(self, kind: str, include: list[str]):
+    def _scan(self, kind: str):
         collection = self._collections[kind]
         offset = 0
         while True:
-            got = collection.get(include=include, limit=_PAGE, offset=offset)
+            got = collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
             if not got["ids"]:
                 return
-            yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"]), got.get("documents") or [""] * len(got["ids"])
+            yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"])
             offset += len(got["ids"])
 
 
-def _sentence(sentence_id: str, meta: dict, text: str) -> Sentence:
+def _sentence(sentence_id: str, meta: dict) -> Sentence:
     return Sentence(
         sentence_id=sentence_id,
         doc_id=meta["document_id"],
         index=int(meta["index"]),
         start=int(meta["start"]),
         end=int(meta["end"]),
-        text=text,
+        text=meta[TEXT_KEY],
     )

@@ -148,8 +148,8 @@ def snapshot(store_dir: Path) -> dict:
         owners = {meta["document_id"] for _, meta, _ in shot[kind].values()}
         assert owners <= set(records), f"orphan {kind}: {sorted(owners - set(records))[:3]}"
     files = {doc_id: Path(meta["path"]).read_text("utf-8") for doc_id, (_, meta, _) in records.items()}
-    for node_id, (text, meta, _) in shot["sentences"].items():
-        assert files[meta["document_id"]][meta["start"] : meta["end"]] == text, node_id
+    for node_id, (text, meta, _) in shot["sentences"].items():  # the text is metadata, no Chroma document
+        assert text is None and files[meta["document_id"]][meta["start"] : meta["end"]] == meta["text"], node_id
     for node_id, (text, meta, _) in shot["chunks"].items():  # chunks keep their span, not their text
         assert text is None and 0 <= meta["start"] < meta["end"] <= len(files[meta["document_id"]]), node_id
     for doc_id, (_, meta, _) in records.items():

@@ -11,7 +11,7 @@ from fakes import TALKS, TREATY, HashingEmbedder
 
 from rag.config import Settings
 from rag.files import load_document
-from rag.lexical import LexicalIndex, NewDocument, window_terms
+from rag.lexical import LexicalIndex, NewDocument, RecordTable, window_terms
 from rag.pipeline import Rag
 from rag.sentences import split_sentences
 from rag.text import content_terms
@@ -91,6 +91,22 @@ def test_an_update_equals_a_rebuild(corpus, tmp_path):
     assert loaded.search(QUERIES[0], 5) == both.search(QUERIES[0], 5)
     assert LexicalIndex.load(tmp_path / "lexical", "generation-2", "fp") is None  # another generation
     assert LexicalIndex.load(tmp_path / "lexical", "generation-1", "other") is None  # other settings
+
+
+def test_the_record_table_gives_back_every_record_as_it_was_saved(corpus, tmp_path):
+    from dataclasses import replace
+
+    records, sentences = corpus
+    treaty, talks = list(records)
+    # Paths and titles with the characters the saved form separates on, and non-ASCII text.
+    odd = replace(records[talks], path="/a\tb/c\nd.md", copies=("/e\r\nf.md", "/ü/ß.md"), title="Talks\t“quoted”\n")
+    table = RecordTable.of({treaty: records[treaty], talks: odd})
+    again = RecordTable.parse(table.dump())
+    assert dict(again) == {treaty: records[treaty], talks: odd} and len(again) == 2
+    assert talks in again and "0" * 16 not in again and again.get("0" * 16) is None
+    index = LexicalIndex.build(dict(again), [s for group in sentences.values() for s in group])
+    index.save(tmp_path / "lexical", "g", "fp")
+    assert dict(LexicalIndex.load(tmp_path / "lexical", "g", "fp").records) == {treaty: records[treaty], talks: odd}
 
 
 def test_a_new_process_loads_the_saved_index_instead_of_scanning_the_store(tmp_path, monkeypatch):
