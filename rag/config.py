@@ -50,7 +50,7 @@ class Settings(BaseModel):
         default="combined", description="combined beat reader and features in rag eval (see README)"
     )
     combine_weight: float = Field(default=0.5, ge=0, le=1, description="the reader's share in the combined score")
-    rerank_k: int = Field(default=20, ge=1, description="retrieved sentences the reader judges")
+    rerank_k: int = Field(default=16, ge=1, description="retrieved sentences the reader judges (the feature scorer's best)")
     reader_preselect: Literal["features", "fused"] = Field(
         default="features", description="which k the reader judges: the best by feature score, or the first fused"
     )

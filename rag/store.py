@@ -189,19 +189,8 @@ class Store:
         got = self._collections["documents"].get(ids=[doc_id], include=["metadatas"])
         if not got["ids"]:
             return None
-        record = record_from_metadata(doc_id, got["metadatas"][0])
-        return Document(
-            doc_id=doc_id,
-            path=record.path,
-            title=record.title,
-            text=got["metadatas"][0][TEXT_KEY],
-            content_hash=record.content_hash,
-            body_start=record.body_start,
-            source=record.source,
-            licence=record.licence,
-            kind=record.kind,
-            copies=record.copies,
-        )
+        meta = got["metadatas"][0]
+        return record_from_metadata(doc_id, meta).document(meta[TEXT_KEY])
 
     @server_errors
     @_writes

@@ -338,6 +338,21 @@ class DocumentRecord:
         """Every file known to hold this content, the citing one first."""
         return (self.path, *self.copies)
 
+    def document(self, text: str) -> Document:
+        """The stored document this record describes, with its ``text`` as ingested."""
+        return Document(
+            doc_id=self.doc_id,
+            path=self.path,
+            title=self.title,
+            text=text,
+            content_hash=self.content_hash,
+            body_start=self.body_start,
+            source=self.source,
+            licence=self.licence,
+            kind=self.kind,
+            copies=self.copies,
+        )
+
     def info(self, missing: bool = False) -> SourceInfo:
         """The record as ``rag sources`` lists it (``missing``: none of its files exists)."""
         return SourceInfo(
