@@ -88,7 +88,13 @@ def content_terms(text: str) -> list[str]:
 
 @lru_cache(maxsize=_TEXT_CACHE)
 def _content_terms(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS)
+    return tuple(t for t in map(_term, words(text)) if t is not None)
+
+
+@lru_cache(maxsize=200_000)
+def _term(word: str) -> str | None:
+    """The stem of a word as it appears, None for a stopword."""
+    return None if word.lower().replace("’", "'") in STOPWORDS else stem(word)
 
 
 def names(text: str) -> set[str]:
