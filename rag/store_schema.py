@@ -7,7 +7,9 @@ from __future__ import annotations
 from rag.types import DocumentRecord
 
 # Chroma's default ef_search (100) missed the true nearest sentence for real questions here;
-# a wider search costs a few milliseconds on stores of this size.
+# a wider search costs a few milliseconds on stores of this size. Construction at Chroma's
+# defaults: over 92 k real sentence vectors recall@40 0.9978 against exact search (ef 200,
+# M 32: 0.9995, but 2.3x slower to build).
 HNSW = {"ef_search": 512, "ef_construction": 100, "max_neighbors": 16}
 # Texts (a sentence's, a document's) are metadata values, not Chroma documents: the embedded
 # store builds a trigram full-text index over documents whatever the schema says (measured
