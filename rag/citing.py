@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from rag.types import Answer, AnswerSentence, Citation, Draft, Evidence, Hit, ShortAnswer
+from rag.types import PARTIAL_PREFIX, Answer, AnswerSentence, Citation, Draft, Evidence, Hit, ShortAnswer
 
 ABSTAIN_TEXT = "The documents do not say."
-PARTIAL_PREFIX = "The closest the documents come:"
 CLOSEST_EVIDENCE = 10
 
 

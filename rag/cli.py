@@ -11,10 +11,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from rag.citing import PARTIAL_PREFIX
 from rag.errors import RagError
 from rag.shell import EXIT_OK, EXIT_USAGE, run_guarded
 from rag.text import normalize_space
+from rag.types import PARTIAL_PREFIX
 
 
 class _Parser(argparse.ArgumentParser):

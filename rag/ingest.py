@@ -133,8 +133,7 @@ def ingest_files(
                 size += len(batch[-1].sentences)
             writes.append(writer.submit(store.put_documents, batch))
             for stored in batch:
-                record = DocumentRecord.of(stored.document, len(stored.sentences), len(stored.inputs))
-                written[stored.document.content_hash] = NewDocument(record, stored.sentences)
+                written[stored.document.content_hash] = NewDocument(stored.record, stored.sentences)
         while writes and writes[0].done():
             writes.pop(0).result()  # surface a failed write now
 

@@ -285,27 +285,29 @@ class Rag:
         # Evidence whose file is missing or changed never wins over live evidence.
         files = self.source_files
         evidence, stale = live_evidence(ranked, files)
-        warning = stale_note(stale)
-        closest = [h for h in candidates if files.is_live(h.sentence)]  # in retrieval order
-        answer = self._answer(question, query, hits, evidence, closest, warning, name, on_token)
+        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token)
         return replace(answer, ranked=tuple(evidence))
 
-    def _answer(self, question, query, hits, evidence, closest, warning, name, on_token) -> Answer:
+    def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token) -> Answer:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
-        survives (``closest``: what an abstention offers instead; ``warning``: stale evidence)."""
+        survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence)."""
         from rag.citing import abstention, cite, short_answer, with_strength
         from rag.verify import verify_answer
 
         best = evidence[0].score if evidence else 0.0
+
+        def abstain(reason: str) -> Answer:
+            closest = [h for h in candidates if self.source_files.is_live(h.sentence)]  # in retrieval order
+            return abstention(question, query, closest, best, reason, name)
+
         if best < self.settings.gate_threshold():
-            return abstention(question, query, closest, best, warning, name)
+            return abstain(warning)
         draft = self.answerer(name).compose(question, evidence, on_token)
         if not draft.sentences:
-            return abstention(question, query, closest, best, draft.note or warning, name)
+            return abstain(draft.note or warning)
         verification = verify_answer(cite(question, query, draft, hits, best, name), self.source_files, self.checker(name))
         if not verification.answer.sentences:
-            problem = verification.problem or warning or "no sentence passed verification"
-            return abstention(question, query, closest, best, problem, name)
+            return abstain(verification.problem or warning or "no sentence passed verification")
         answer = verification.answer
         strong = self.settings.strong_threshold()
         if strong is not None:

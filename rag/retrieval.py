@@ -46,11 +46,7 @@ class Retriever:
             fused[hit.node_id] += 1.0 / (k + rank)
             dense_rank[hit.node_id] = rank
             similarity[hit.node_id] = hit.similarity
-            if {"index", "start", "end"} <= hit.metadata.keys():
-                known[hit.node_id] = Sentence(
-                    hit.node_id, hit.doc_id, int(hit.metadata["index"]), int(hit.metadata["start"]),
-                    int(hit.metadata["end"]), hit.text,
-                )
+            known[hit.node_id] = hit.sentence
         for rank, hit in enumerate(self.store.query_chunks(vector, self.settings.chunk_candidates), 1):
             for sentence_id in str(hit.metadata.get("sentence_ids", "")).split(","):
                 if sentence_id:

@@ -24,7 +24,7 @@ import os
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,13 +48,14 @@ GENERATION_KEY = "rag:generation"
 
 @dataclass(frozen=True)
 class DenseHit:
-    """One nearest neighbour from Chroma: id, cosine similarity, its metadata and its text."""
+    """One nearest neighbour from Chroma: id, cosine similarity and its metadata; a sentence hit
+    carries the stored sentence."""
 
     node_id: str
     doc_id: str
     similarity: float
     metadata: dict
-    text: str = ""
+    sentence: Sentence | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class StoredDocument:
     sentences: tuple[Sentence, ...]
     inputs: tuple[EmbeddingInput, ...]
     vectors: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    @property
+    def record(self) -> DocumentRecord:
+        """The record written for it (each sentence lies in exactly one chunk)."""
+        return DocumentRecord.of(self.document, len(self.sentences), len(self.inputs))
 
 
 def _writes(method: Callable) -> Callable:
@@ -201,11 +207,9 @@ class Store:
 
         sentence_ids, sentence_vectors, sentence_meta = [], [], []
         chunk_ids, chunk_vectors, chunk_meta = [], [], []
-        records = []
         for stored in batch:
             document = stored.document
             by_id = {s.sentence_id: s for s in stored.sentences}
-            count = 0
             for item, (chunk_vector, sentence_matrix) in zip(stored.inputs, stored.vectors):
                 chunk = item.chunk
                 chunk_ids.append(chunk.chunk_id)
@@ -233,8 +237,7 @@ class Store:
                             TEXT_KEY: sentence.text,
                         }
                     )
-                    count += 1
-            records.append(DocumentRecord.of(document, count, len(stored.inputs)))
+        records = [stored.record for stored in batch]
         self._upsert("sentences", sentence_ids, sentence_vectors, sentence_meta)
         self._upsert("chunks", chunk_ids, chunk_vectors, chunk_meta)
         self._upsert(
@@ -274,10 +277,6 @@ class Store:
             where = {"document_id": part[0]} if len(part) == 1 else {"document_id": {"$in": part}}
             self._collections["sentences"].delete(where=where)
             self._collections["chunks"].delete(where=where)
-
-    def delete_document(self, doc_id: str) -> None:
-        """Remove one document (record first)."""
-        self.delete_documents([doc_id])
 
     @server_errors
     @_writes
@@ -329,8 +328,8 @@ class Store:
 
     @server_errors
     def query_sentences(self, vector: Sequence[float], k: int) -> list[DenseHit]:
-        """Nearest sentences by cosine similarity."""
-        return self._query("sentences", vector, k)
+        """Nearest sentences by cosine similarity, each with its stored sentence."""
+        return [replace(hit, sentence=_sentence(hit.node_id, hit.metadata)) for hit in self._query("sentences", vector, k)]
 
     @server_errors
     def query_chunks(self, vector: Sequence[float], k: int) -> list[DenseHit]:
@@ -358,9 +357,8 @@ class Store:
         hits = []
         for node_id, metadata, distance in zip(got["ids"][0], got["metadatas"][0], got["distances"][0]):
             metadata = dict(metadata or {})
-            text = str(metadata.pop(TEXT_KEY, ""))
             # Cosine space: distance = 1 - cosine similarity.
-            hits.append(DenseHit(node_id, str(metadata.get("document_id", "")), 1.0 - float(distance), metadata, text))
+            hits.append(DenseHit(node_id, str(metadata.get("document_id", "")), 1.0 - float(distance), metadata))
         return hits
 
     def _scan(self, kind: str):

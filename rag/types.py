@@ -134,6 +134,10 @@ class Citation:
     problem: str = ""
 
 
+# How an answer whose best evidence only comes close begins (``Answer.partial``).
+PARTIAL_PREFIX = "The closest the documents come:"
+
+
 @dataclass(frozen=True)
 class ShortAnswer:
     """The words that answer the question, inside the cited sentence ``label``:
@@ -206,7 +210,7 @@ class Answer:
         body = " ".join(
             f"{flat(s.text)}{''.join(f'[^{n}]' for n in s.citations)}" for s in self.sentences
         )
-        parts.append(f"{'The closest the documents come: ' if self.partial else ''}{body}")
+        parts.append(f"{PARTIAL_PREFIX} {body}" if self.partial else body)
         notes = [
             f"[^{c.label}]: {c.title}, `{c.path}`, characters {c.start}–{c.end}: “{flat(c.quote)}”"
             for c in self.citations

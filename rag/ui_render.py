@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 
 from rag.text import normalize_space
-from rag.types import Answer, Citation, Document, Hit, IngestReport, SourceInfo
+from rag.types import PARTIAL_PREFIX, Answer, Citation, Document, Hit, IngestReport, SourceInfo
 
 QUOTED_TITLE = "quoted verbatim: the sentence is its source, word for word, and the file still holds it at the cited characters (checked now)"
 CHECKED_TITLE = "checked against its sources: its names, numbers and negations are in the cited sentences, which the file still holds (checked now)"
@@ -72,7 +72,7 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
             f'<span class="rag-short-text">{_e(normalize_space(answer.short_answer.text))}</span> '
             f"{cite_link(turn, answer.short_answer.label, title=titles.get(answer.short_answer.label, ''))}</p>"
         )
-    lead = '<p class="rag-partial-lead">The closest the documents come:</p>' if answer.partial else ""
+    lead = f'<p class="rag-partial-lead">{_e(PARTIAL_PREFIX)}</p>' if answer.partial else ""
     sentences = []
     for sentence in answer.sentences:
         links = "".join(cite_link(turn, n, title=titles.get(n, "")) for n in sentence.citations)
