@@ -49,20 +49,36 @@ class Settings(BaseModel):
     reranker: Literal["features", "reader", "combined"] = Field(
         default="combined", description="combined beat reader and features in rag eval (see README)"
     )
-    combine_weight: float = Field(default=0.5, ge=0, le=1, description="the reader's share in the combined score")
+    combine_weight: float = Field(default=0.4, ge=0, le=1, description="the reader's share in the combined score")
+    gate_weight: float = Field(
+        default=0.8, ge=0, le=1, description="the reader's share in the combined reranker's confidence, which the gate reads"
+    )
     rerank_k: int = Field(default=16, ge=1, description="retrieved sentences the reader judges (the feature scorer's best)")
     reader_preselect: Literal["features", "fused"] = Field(
         default="features", description="which k the reader judges: the best by feature score, or the first fused"
     )
     reader_manifest: Path | None = Field(default=None, description="reader weights' manifest (default: the packaged reader)")
     reader_threshold: float = Field(
-        default=0.541, ge=0, le=1, description="the gate for the reader and combined rerankers, calibrated with rag eval"
+        default=0.505,
+        ge=0,
+        le=1,
+        description="the gate on the best evidence's confidence (reader, combined rerankers), calibrated with rag eval",
     )
     reader_strong_threshold: float = Field(
         default=0.95, ge=0, le=1, description="reader relevance marked strong, else partial; see README"
     )
     reader_extra_threshold: float = Field(
         default=0.65, ge=0, le=1, description="score a further sentence needs to be cited too"
+    )
+    bridges: int = Field(
+        default=5, ge=0, le=20, description="two-hop reading: best sentences whose short answers are followed (0: off)"
+    )
+    bridge_threshold: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="reader relevance a two-hop answer sentence needs (with its bridge as context the reader is "
+        "more easily convinced: at the gate, two unanswerable questions of rag eval were answered)",
     )
     max_sources: int = Field(default=3, ge=1, le=10)
     abstain_threshold: float = Field(default=0.47, description="the gate for the features reranker; see README")

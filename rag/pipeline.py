@@ -261,13 +261,15 @@ class Rag:
         """Answer ``question`` from the indexed documents, every sentence cited and verified.
 
         The stages, in order: condense a follow-up into a retrieval query -> retrieve ->
-        rerank -> gate (abstain on weak evidence) -> compose -> cite -> verify -> abstain if
-        nothing survives. ``answerer`` names the composer (default: the configured one);
+        rerank -> (when the best evidence is under the gate) follow bridges to a second hop ->
+        gate (abstain on weak evidence) -> compose -> cite -> verify -> abstain if nothing
+        survives. ``answerer`` names the composer (default: the configured one);
         ``on_token`` receives generated text as it streams (LLM answerer only); the returned
         answer is the verified one, which may differ from the stream.
         """
         from rag.conversation import retrieval_query
-        from rag.rerank import answer_like
+        from rag.hops import follow_bridges
+        from rag.rerank import answer_like, gate_score
         from rag.retrieval import Retriever
         from rag.verify import live_evidence, stale_note
 
@@ -285,6 +287,15 @@ class Rag:
         # Evidence whose file is missing or changed never wins over live evidence.
         files = self.source_files
         evidence, stale = live_evidence(ranked, files)
+        if evidence and self.settings.bridges and gate_score(evidence[0]) < self.settings.gate_threshold():
+            evidence = follow_bridges(
+                query,
+                evidence,
+                lambda followed: answer_like(Retriever(self.store, self.embedder, index, self.settings).retrieve(followed)),
+                lambda followed, found: live_evidence(self.reranker.rerank(question, followed, found, index.term_idf), files)[0],
+                self.settings.bridge_threshold,
+                self.settings.bridges,
+            )
         answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token)
         return replace(answer, ranked=tuple(evidence))
 
@@ -292,9 +303,10 @@ class Rag:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
         survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence)."""
         from rag.citing import abstention, cite, short_answer, with_strength
+        from rag.rerank import gate_score
         from rag.verify import verify_answer
 
-        best = evidence[0].score if evidence else 0.0
+        best = gate_score(evidence[0]) if evidence else 0.0
 
         def abstain(reason: str) -> Answer:
             closest = [h for h in candidates if self.source_files.is_live(h.sentence)]  # in retrieval order
@@ -353,7 +365,7 @@ def make_reranker(settings: Settings):
         if settings.reranker == "reader":
             preselect = FeatureReranker() if settings.reader_preselect == "features" else None
             return ReaderReranker(reader, settings.rerank_k, preselect)
-        return CombinedReranker(reader, FeatureReranker(), settings.rerank_k, settings.combine_weight)
+        return CombinedReranker(reader, FeatureReranker(), settings.rerank_k, settings.combine_weight, settings.gate_weight)
     raise InputError(f"unknown reranker {settings.reranker!r}; use features, reader or combined")
 
 

@@ -99,6 +99,8 @@ class Evidence:
     score: float
     answer_span: tuple[int, int] | None = None  # the short answer inside the sentence: document offsets
     relevance: float | None = None  # the reader's probability that the sentence answers (None: not judged)
+    confidence: float | None = None  # what the gate compares with its threshold (None: the score)
+    bridge: Hit | None = None  # a two-hop answer: the sentence it was reached through (rag.hops)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,122 @@
+"""Two-hop reading (rag.hops): which bridges are followed, what the reader sees on the second
+hop, what leads the evidence, and how the answer cites the chain. Hermetic: retrieval and the
+reader's judgements are stand-ins; the real reader's chain is in test_real_hops below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.answering import ExtractiveAnswerer
+from rag.hops import bridge_text, follow_bridges
+from rag.types import Evidence, Hit, Sentence
+
+NOVEL = "Her first novel was published by Two Dollar Radio in 2010."
+BASED = "The house is based in Columbus, Ohio."
+OTHER = "The league was founded in 1981."
+
+
+def hit(text: str, doc: str, start: int = 0, title: str = "", context: str = "") -> Hit:
+    sentence = Sentence(f"{doc}-{start}", doc, 0, start, start + len(text), text)
+    return Hit(sentence, 1.0, title=title, path=f"/docs/{doc}.txt", context=context)
+
+
+def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
+    span = None
+    if short:
+        offset = h.sentence.text.index(short)
+        span = (h.sentence.start + offset, h.sentence.start + offset + len(short))
+    return Evidence(h, relevance, span, relevance)
+
+
+def test_bridge_text_is_the_short_answer_inside_the_sentence():
+    novel = hit(NOVEL, "quell", start=40)
+    assert bridge_text(judged(novel, 0.3, "Two Dollar Radio")) == "Two Dollar Radio"
+    assert bridge_text(judged(novel, 0.3)) == ""
+
+
+def test_a_chain_that_clears_the_threshold_leads_with_its_bridge():
+    novel, other = hit(NOVEL, "quell", title="Mara Quell"), hit(OTHER, "league")
+    based = hit(BASED, "radio", title="Two Dollar Radio", context="Two Dollar Radio is a publisher.")
+    first_hop = [judged(novel, 0.30, "Two Dollar Radio"), judged(other, 0.20, "1981")]
+    queries, seen = [], []
+
+    def retrieve(query):
+        queries.append(query)
+        return [novel, based] if query.startswith("Two Dollar Radio") else [other]
+
+    def rerank(query, hits):
+        seen.extend((h.sentence.text, h.context) for h in hits)
+        found = [judged(h, 0.9, "Columbus, Ohio") if h.sentence.text == BASED else judged(h, 0.1) for h in hits]
+        return sorted(found, key=lambda e: -e.score)
+
+    evidence = follow_bridges("Where is the publisher based?", first_hop, retrieve, rerank, threshold=0.8, bridges=2)
+
+    assert queries == ["Two Dollar Radio Where is the publisher based?", "1981 Where is the publisher based?"]
+    # The bridge sentence itself is not judged again; each new sentence is judged with the bridge as its context.
+    assert (BASED, NOVEL) in seen and (NOVEL, NOVEL) not in seen
+    answer, bridge, rest = evidence
+    assert answer.hit == based and answer.bridge == novel  # the stored hit, its own context kept
+    assert bridge_text(answer) == "Columbus, Ohio"
+    assert bridge.hit == novel and rest.hit == other
+
+    draft = ExtractiveAnswerer(floor=0.65).compose("Where is the publisher based?", evidence)
+    assert [s.text for s in draft.sentences] == [NOVEL, BASED]
+    assert [s.cited for s in draft.sentences] == [(novel,), (based,)]
+
+
+def test_a_short_answer_the_query_names_or_one_already_followed_is_not_followed_again():
+    novel, again, named = hit(NOVEL, "quell"), hit(NOVEL, "copy", start=10), hit("Mara Quell wrote it.", "quell", start=100)
+    first_hop = [judged(novel, 0.3, "Two Dollar Radio"), judged(again, 0.3, "Two Dollar Radio"), judged(named, 0.3, "Mara Quell")]
+    queries = []
+
+    def retrieve(query):
+        queries.append(query)
+        return [hit(BASED, "radio")]
+
+    follow_bridges("Where is Mara Quell's publisher?", first_hop, retrieve, lambda q, hits: [judged(h, 0.1) for h in hits], 0.8, 5)
+    assert queries == ["Two Dollar Radio Where is Mara Quell's publisher?"]
+
+
+@pytest.mark.parametrize("relevance", [0.79, None])
+def test_without_a_chain_over_the_threshold_the_evidence_stands(relevance):
+    novel, based = hit(NOVEL, "quell"), hit(BASED, "radio")
+    first_hop = [judged(novel, 0.30, "Two Dollar Radio")] if relevance is not None else [judged(novel, 0.30)]
+
+    def rerank(query, hits):
+        return [judged(h, relevance or 0.0) for h in hits]
+
+    evidence = follow_bridges("Where?", first_hop, lambda q: [based], rerank, threshold=0.8, bridges=5)
+    assert evidence == first_hop
+
+
+@pytest.mark.real
+def test_the_real_reader_follows_a_bridge_and_cites_both_sentences(tmp_path):
+    from rag.config import load_settings
+    from rag.pipeline import Rag
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "quell.txt").write_text(
+        "Title: Mara Quell\n-----\nMara Quell is an American author born in 1979 in Portland. "
+        f"{NOVEL} It was selected as one of the best books of the year.\n",
+        "utf-8",
+    )
+    (docs / "radio.txt").write_text(
+        "Title: Two Dollar Radio\n-----\nTwo Dollar Radio is an independent publishing house founded in 2005. "
+        f"{BASED} It also produces films.\n",
+        "utf-8",
+    )
+    settings = load_settings(Path(__file__).resolve().parents[1] / "rag.toml", store_dir=tmp_path / "store")
+    rag = Rag(settings)
+    rag.ingest([docs])
+    question = "In what city is the house that published Mara Quell's first novel?"
+    # No single sentence answers: reading one hop only, the gate abstains.
+    assert Rag(settings.model_copy(update={"bridges": 0}), embedder=rag.embedder).ask(question).abstained
+    answer = rag.ask(question)
+    assert not answer.abstained
+    assert [c.quote for c in answer.citations] == [NOVEL, BASED]
+    assert answer.short_answer is not None and "Columbus" in answer.short_answer.text
+    short = answer.short_answer
+    assert Path(short.path).read_text("utf-8")[short.start : short.end] == short.text
