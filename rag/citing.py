@@ -97,8 +97,14 @@ def short_answer(answer: Answer, best: Evidence) -> ShortAnswer | None:
 def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float) -> Answer:
     """Each sentence's score (the reader's relevance of its best cited sentence) and strength
     (``strong`` at or above ``strong``, else ``partial``); a partial best sentence makes the
-    answer partial, and its text says so. Evidence the reader did not judge earns no mark."""
-    relevance = {e.hit.sentence.sentence_id: e.relevance for e in evidence if e.relevance is not None}
+    answer partial, and its text says so. Evidence the reader did not judge earns no mark, nor
+    does the bridge of a two-hop answer: it leads to the answer without answering itself."""
+    bridge = evidence[0].bridge if evidence else None
+    relevance = {
+        e.hit.sentence.sentence_id: e.relevance
+        for e in evidence
+        if e.relevance is not None and (bridge is None or e.hit.sentence.sentence_id != bridge.sentence.sentence_id)
+    }
     by_label = {c.label: relevance.get(c.sentence_id) for c in answer.citations}
     sentences = []
     for sentence in answer.sentences:

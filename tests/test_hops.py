@@ -118,5 +118,7 @@ def test_the_real_reader_follows_a_bridge_and_cites_both_sentences(tmp_path):
     assert not answer.abstained
     assert [c.quote for c in answer.citations] == [NOVEL, BASED]
     assert answer.short_answer is not None and "Columbus" in answer.short_answer.text
+    # Only the answer sentence carries a strength mark; the bridge leads to it without answering.
+    assert answer.sentences[0].strength == "" and answer.sentences[1].strength in ("strong", "partial")
     short = answer.short_answer
     assert Path(short.path).read_text("utf-8")[short.start : short.end] == short.text
