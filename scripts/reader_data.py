@@ -97,8 +97,47 @@ def candidate(paragraph: Paragraph, i: int) -> Candidate:
     return Candidate(paragraph.sentences[i], paragraph.title, paragraph.sentences[i - 1] if i > 0 else "")
 
 
-def squad_groups(rows: list[dict], rng: random.Random) -> list[Group]:
-    """Positive + the best-matching same-paragraph sentence + the best other-paragraph one."""
+def cross_article_negatives(rows: list[dict], pool_rows: list[dict], depth: int = 20) -> dict[int, tuple[Paragraph, int]]:
+    """For each of ``rows`` (by position) the sentence of *another* article that BM25 ranks
+    highest for its question among every sentence of ``pool_rows``' paragraphs, unless it holds
+    the answer text: the distractor a pooled corpus puts beside the answer (the reader meets
+    sentences from many documents at once, not one paragraph)."""
+    import bm25s
+
+    paragraphs = paragraphs_of(pool_rows)
+    where = [
+        (row["title"], paragraph, k)
+        for row in _first_of_each(pool_rows)
+        for paragraph in [paragraphs[row["context"]]]
+        for k in range(len(paragraph.sentences))
+    ]
+    index = bm25s.BM25()
+    index.index(bm25s.tokenize([p.sentences[k] for _, p, k in where], stopwords="en", show_progress=False), show_progress=False)
+    questions = bm25s.tokenize([r["question"] for r in rows], stopwords="en", show_progress=False)
+    found, _ = index.retrieve(questions, k=min(depth, len(where)), show_progress=False, n_threads=2)
+    negatives = {}
+    for n, (row, ranked) in enumerate(zip(rows, found)):
+        answer = row["answers"][0]["text"].lower()
+        for position in ranked:
+            title, paragraph, k = where[int(position)]
+            if title != row["title"] and answer not in paragraph.sentences[k].lower():
+                negatives[n] = (paragraph, k)
+                break
+    return negatives
+
+
+def _first_of_each(rows: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for row in rows:
+        if row["context"] not in seen:
+            seen.add(row["context"])
+            out.append(row)
+    return out
+
+
+def squad_groups(rows: list[dict], rng: random.Random, cross: dict[int, tuple[Paragraph, int]] | None = None) -> list[Group]:
+    """Positive + the best-matching same-paragraph sentence + the best other-paragraph one (+ with
+    ``cross``, the other-article distractor of ``cross_article_negatives``)."""
     paragraphs = paragraphs_of(rows)
     overlap = Overlap([t for p in paragraphs.values() for t in p.terms])
     by_article: dict[str, list[Paragraph]] = {}
@@ -108,7 +147,7 @@ def squad_groups(rows: list[dict], rng: random.Random) -> list[Group]:
         if not article or article[-1] is not paragraph:
             article.append(paragraph)
     groups = []
-    for row in rows:
+    for n, row in enumerate(rows):
         paragraph = paragraphs[row["context"]]
         answer = row["answers"][0]
         i = sentence_at(paragraph, answer["start"])
@@ -130,7 +169,7 @@ def squad_groups(rows: list[dict], rng: random.Random) -> list[Group]:
 
         same = best((paragraph, k) for k in range(len(paragraph.sentences)) if k != i)
         others = best((p, k) for p in by_article[row["title"]] if p is not paragraph for k in range(len(p.sentences)))
-        negatives = [c for c in (same, others) if c is not None]
+        negatives = [c for c in (same, others, (cross or {}).get(n)) if c is not None]
         candidates = [candidate(paragraph, i)] + [candidate(p, k) for p, k in negatives]
         groups.append(Group(row["question"], tuple(candidates), (1,) + (0,) * len(negatives), span, "squad"))
     return groups
@@ -195,9 +234,11 @@ def load_data(args) -> tuple[list[Group], list[dict], list[dict], list[dict], di
     unanswerable = [r for r in v2 if r["is_impossible"] and r["title"] in train_articles]
     if limit:
         unanswerable = unanswerable[:limit]
+    pool = squad
     if args.questions:
         squad = sorted(squad, key=lambda _: rng.random())[: args.questions]
-    groups = squad_groups(squad, rng) + unanswerable_groups(unanswerable) + selqa_groups(selqa)
+    cross = cross_article_negatives(squad, pool) if getattr(args, "cross_article", False) else None
+    groups = squad_groups(squad, rng, cross) + unanswerable_groups(unanswerable) + selqa_groups(selqa)
     # Validation: v1.1 dev questions of articles whose unanswerables were not trained on.
     clean_dev = [r for r in v1_dev if r["title"] not in train_articles]
     held_unanswerable = [r for r in v2 if r["is_impossible"] and r["title"] in held_articles]

@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/train_reader.py [--out .reader-train] [--export rag/reader/weights]
         [--questions N] [--limit N] [--seed 13] [--threads 2] [--precision auto]
+        [--init-from rag/reader/weights/reader.json] [--cross-article]
 
 Seeded and resumable (a checkpoint every --checkpoint-every steps in --out; a rerun with the
 same arguments continues from it), with a progress bar and a held-out validation printout.
@@ -13,7 +14,10 @@ Data (../shared/train-data, see its README; never the benchmarks or evals/data):
 - SQuAD v2.0 dev unanswerable questions of two thirds of its articles: three sentences of
   their paragraph, all negative (the rest are held out for validation).
 - SelQA dev+test: the answer sentence and the two best-matching other sentences.
-QNLI dev is not used: it is SQuAD v1.1 dev, which validates. Validation: SQuAD v1.1 dev
+- With --cross-article, also each SQuAD question's best BM25 sentence from *another* article
+  (the distractor a pooled corpus puts beside the answer).
+--init-from fine-tunes a trained reader (its manifest; hash checked) instead of starting from
+the base model. QNLI dev is not used: it is SQuAD v1.1 dev, which validates. Validation: SQuAD v1.1 dev
 questions of the articles whose unanswerable questions were not trained on (full-paragraph
 sentence selection and span EM/F1), and abstention on held-out SQuAD v2.0 dev articles.
 """
@@ -132,6 +136,10 @@ def parse_args(argv=None):
     parser.add_argument("--validate-questions", type=int, default=300, help="per set, during training")
     parser.add_argument("--final-validate-questions", type=int, default=0, help="per set at the end (0: all)")
     parser.add_argument("--export-only", action="store_true", help="validate and export the checkpoint as it is")
+    parser.add_argument("--init-from", type=Path, help="start from a trained reader (its reader.json), not the base model")
+    parser.add_argument(
+        "--cross-article", action="store_true", help="add each question's best BM25 sentence of another article as a negative"
+    )
     return parser.parse_args(argv)
 
 
@@ -157,6 +165,13 @@ def main(argv=None) -> int:
     base = packaged_model_path()
     tokenizer = load_tokenizer(base)
     net = base_network(base)
+    if args.init_from:
+        from rag.reader import read_manifest
+        from rag.reader.network import load_weights
+
+        manifest = read_manifest(args.init_from)
+        net = load_weights(net, args.init_from.parent / manifest["file"], manifest["sha256"])
+        print(f"starting from {args.init_from} (sha256 {manifest['sha256'][:12]})", flush=True)
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not is_frozen(name)
     plan = batches(groups, args.groups_per_batch, args.seed)
@@ -230,8 +245,8 @@ def main(argv=None) -> int:
 
 def _identity(args) -> dict:
     """The arguments that change what is trained (a checkpoint resumes only for the same ones)."""
-    keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs")
-    return {k: getattr(args, k) for k in keys}
+    keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs", "cross_article")
+    return {**{k: getattr(args, k) for k in keys}, "init_from": str(args.init_from or "")}
 
 
 def export(args, net, counts, figures, seconds, precision, base_sha256, save_weights) -> None:

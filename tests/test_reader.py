@@ -94,3 +94,34 @@ def test_the_training_script_runs_on_50_examples(tmp_path):
         capture_output=True, text=True, timeout=900, cwd=REPO,
     )
     assert again.returncode == 0 and "resuming at step" in again.stdout
+    # Fine-tuning starts from a trained reader's manifest (its hash checked), not the base model.
+    tuned = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "train_reader.py"), "--limit", "50", "--out", str(tmp_path / "tuned"),
+         "--export", str(tmp_path / "tuned-export"), "--init-from", str(export / "reader.json"), "--cross-article",
+         "--lr", "1e-5", "--final-validate-questions", "5", "--threads", "1"],
+        capture_output=True, text=True, timeout=900, cwd=REPO,
+    )
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    assert f"starting from {export / 'reader.json'}" in tuned.stdout
+    assert json.loads((tmp_path / "tuned-export" / "reader.json").read_text())["sha256"] != manifest["sha256"]
+
+
+def test_cross_article_negatives_come_from_other_articles_and_never_hold_the_answer():
+    sys.path.insert(0, str(REPO / "scripts"))
+    from reader_data import cross_article_negatives
+
+    def row(title, context, question, answer):
+        return {"title": title, "context": context, "question": question,
+                "answers": [{"text": answer, "start": context.index(answer)}]}
+
+    dams = "The Hoover Dam was finished in 1936. It holds back Lake Mead."
+    canal = "The Panama Canal was finished in 1914. The canal dam holds back Gatun Lake, finished in 1913."
+    bridge = "The Golden Gate Bridge was finished in 1937. Its towers are 227 m tall."
+    rows = [row("Hoover_Dam", dams, "When was the Hoover Dam finished?", "1936"),
+            row("Panama_Canal", canal, "When was the Panama Canal dam finished?", "1914")]
+    negatives = cross_article_negatives(rows, rows + [row("Golden_Gate_Bridge", bridge, "How tall?", "227 m")])
+    chosen = {n: paragraph.sentences[k] for n, (paragraph, k) in negatives.items()}
+    # The best BM25 match from another article, never the question's own article.
+    assert chosen[0].startswith("The Panama Canal") or chosen[0].startswith("The canal dam")
+    assert all(answer not in chosen[n] for n, answer in ((0, "1936"), (1, "1914")) if n in chosen)
+    assert "Panama" not in chosen.get(1, "") and "canal" not in chosen.get(1, "").lower()
