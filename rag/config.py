@@ -77,7 +77,7 @@ class Settings(BaseModel):
         default=0.8,
         ge=0,
         le=1,
-        description="reader relevance a two-hop answer sentence needs (with its bridge as context the reader is "
+        description="confidence a two-hop answer sentence needs (with its bridge as context the reader is "
         "more easily convinced: at the gate, two unanswerable questions of rag eval were answered)",
     )
     max_sources: int = Field(default=3, ge=1, le=10)

@@ -48,18 +48,19 @@ def follow_bridges(
             continue
         followed_already.add(followed.lower())
         bridge_id = bridge.hit.sentence.sentence_id
-        hits = [h for h in retrieve(f"{followed} {query}") if h.sentence.sentence_id != bridge_id]
+        second = f"{followed} {query}"
+        hits = [h for h in retrieve(second) if h.sentence.sentence_id != bridge_id]
         if not hits:
             continue
         originals = {h.sentence.sentence_id: h for h in hits}
-        judged = rerank(f"{followed} {query}", [replace(h, context=bridge.hit.sentence.text) for h in hits])
+        judged = rerank(second, [replace(h, context=bridge.hit.sentence.text) for h in hits])
         if not judged:
             continue
         top = judged[0]
-        relevance = gate_score(top)
-        if relevance >= threshold and (best is None or relevance > best[0]):
+        confidence = gate_score(top)
+        if confidence >= threshold and (best is None or confidence > best[0]):
             answer = replace(top, hit=originals[top.hit.sentence.sentence_id], bridge=bridge.hit)
-            best = (relevance, answer, bridge)
+            best = (confidence, answer, bridge)
     if best is None:
         return list(evidence)
     _, answer, bridge = best

@@ -281,7 +281,8 @@ class Rag:
         index = self._lexical_index()
         if not len(index):
             raise StoreError("the index is empty; ingest documents first: rag ingest PATH")
-        hits = Retriever(self.store, self.embedder, index, self.settings).retrieve(query)
+        retriever = Retriever(self.store, self.embedder, index, self.settings)
+        hits = retriever.retrieve(query)
         candidates = answer_like(hits)
         ranked = self.reranker.rerank(question, query, candidates, index.term_idf)
         # Evidence whose file is missing or changed never wins over live evidence.
@@ -291,7 +292,7 @@ class Rag:
             evidence = follow_bridges(
                 query,
                 evidence,
-                lambda followed: answer_like(Retriever(self.store, self.embedder, index, self.settings).retrieve(followed)),
+                lambda followed: answer_like(retriever.retrieve(followed)),
                 lambda followed, found: live_evidence(self.reranker.rerank(question, followed, found, index.term_idf), files)[0],
                 self.settings.bridge_threshold,
                 self.settings.bridges,

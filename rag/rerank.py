@@ -115,7 +115,7 @@ class ReaderReranker:
             span = None
             if judgement.span is not None and judgement.span[1] > judgement.span[0]:
                 span = (hit.sentence.start + judgement.span[0], hit.sentence.start + judgement.span[1])
-            evidence.append(Evidence(hit, judgement.relevance, span, judgement.relevance, confidence=judgement.relevance))
+            evidence.append(Evidence(hit, judgement.relevance, span, judgement.relevance))
         return sorted(evidence, key=lambda e: (-e.score, e.hit.sentence.sentence_id))
 
 

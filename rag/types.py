@@ -305,6 +305,11 @@ class IngestReport:
         }
 
 
+# The fields a document and its stored record share (the record adds its sentence and chunk
+# counts; the document, its text).
+_RECORD_OF_DOCUMENT = ("doc_id", "path", "title", "content_hash", "source", "licence", "kind", "body_start", "copies")
+
+
 @dataclass(frozen=True)
 class DocumentRecord:
     """What the store keeps about one completely stored document (written after its sentences
@@ -325,19 +330,7 @@ class DocumentRecord:
     @classmethod
     def of(cls, document: Document, sentences: int, chunks: int) -> DocumentRecord:
         """The record of ``document`` stored with that many sentences and chunks."""
-        return cls(
-            doc_id=document.doc_id,
-            path=document.path,
-            title=document.title,
-            content_hash=document.content_hash,
-            source=document.source,
-            licence=document.licence,
-            kind=document.kind,
-            body_start=document.body_start,
-            sentences=sentences,
-            chunks=chunks,
-            copies=document.copies,
-        )
+        return cls(**{f: getattr(document, f) for f in _RECORD_OF_DOCUMENT}, sentences=sentences, chunks=chunks)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -346,18 +339,7 @@ class DocumentRecord:
 
     def document(self, text: str) -> Document:
         """The stored document this record describes, with its ``text`` as ingested."""
-        return Document(
-            doc_id=self.doc_id,
-            path=self.path,
-            title=self.title,
-            text=text,
-            content_hash=self.content_hash,
-            body_start=self.body_start,
-            source=self.source,
-            licence=self.licence,
-            kind=self.kind,
-            copies=self.copies,
-        )
+        return Document(**{f: getattr(self, f) for f in _RECORD_OF_DOCUMENT}, text=text)
 
     def info(self, missing: bool = False) -> SourceInfo:
         """The record as ``rag sources`` lists it (``missing``: none of its files exists)."""

@@ -105,12 +105,8 @@ def cross_article_negatives(rows: list[dict], pool_rows: list[dict], depth: int 
     import bm25s
 
     paragraphs = paragraphs_of(pool_rows)
-    where = [
-        (row["title"], paragraph, k)
-        for row in _first_of_each(pool_rows)
-        for paragraph in [paragraphs[row["context"]]]
-        for k in range(len(paragraph.sentences))
-    ]
+    titles = {row["context"]: row["title"] for row in pool_rows}
+    where = [(titles[context], p, k) for context, p in paragraphs.items() for k in range(len(p.sentences))]
     index = bm25s.BM25()
     index.index(bm25s.tokenize([p.sentences[k] for _, p, k in where], stopwords="en", show_progress=False), show_progress=False)
     questions = bm25s.tokenize([r["question"] for r in rows], stopwords="en", show_progress=False)
@@ -124,15 +120,6 @@ def cross_article_negatives(rows: list[dict], pool_rows: list[dict], depth: int 
                 negatives[n] = (paragraph, k)
                 break
     return negatives
-
-
-def _first_of_each(rows: list[dict]) -> list[dict]:
-    seen, out = set(), []
-    for row in rows:
-        if row["context"] not in seen:
-            seen.add(row["context"])
-            out.append(row)
-    return out
 
 
 def squad_groups(rows: list[dict], rng: random.Random, cross: dict[int, tuple[Paragraph, int]] | None = None) -> list[Group]:
