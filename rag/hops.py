@@ -10,14 +10,23 @@ sentence as its context (where it normally sees the previous sentence). The best
 answer sentence clears ``threshold`` (stricter than the gate: the bridge as context makes the
 reader more easily convinced) leads the evidence, carrying its bridge, and the answer cites both
 sentences. Otherwise the first retrieval's evidence stands (and the gate abstains).
+
+A second hop also runs when the best evidence clears the gate but its short answer is not of
+the kind asked for: no number where a date, count or amount is asked ("When was the company
+founded for which Kathi-Anne Reinstein resigned to be a lobbyist?" over "She resigned to become
+a lobbyist for Boston Beer Company.", relevance 0.95). Then each bridge is followed with its
+own question (:func:`hop_question`: what the bridge sentence leaves unsaid, about what it
+names), and only a chain whose answer is of the kind asked for can lead.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from rag.rerank import gate_score
+from rag.text import numbers, stem, words
 from rag.types import Evidence, Hit
 
 Retrieve = Callable[[str], Sequence[Hit]]
@@ -33,12 +42,59 @@ def bridge_text(evidence: Evidence) -> str:
     return sentence.text[max(0, start - sentence.start) : max(0, end - sentence.start)].strip()
 
 
+_NUMBER_QUESTION = re.compile(
+    r"^\s*when\b|\b(what|which) (year|date|decade|century)\b|\bhow (many|much|long|old)\b", re.IGNORECASE
+)
+
+
+def asks_for_number(question: str) -> bool:
+    """Whether ``question`` asks for a date, a year, a count, an amount, a duration or an age:
+    an answer with no number in it cannot be the answer."""
+    return bool(_NUMBER_QUESTION.search(question))
+
+
+_TIME_WORDS = frozenset(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "tomorrow", "yesterday", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "sixty", "seventy", "eighty", "ninety", "thousand", "million", "billion", "trillion", "dozen"]
+)
+
+
+def answers_in_kind(question: str, evidence: Evidence) -> bool:
+    """Whether the short answer of ``evidence`` is of the kind ``question`` asks for, as far as
+    words can tell: where a date, count or amount is asked for, it holds a number, a number
+    word, a month or a day ("Monday" answers "When do the talks resume?"). Any answer passes
+    a question that asks for none of these."""
+    if not asks_for_number(question):
+        return True
+    answer = bridge_text(evidence)
+    return bool(numbers(answer)) or any(w.lower() in _TIME_WORDS for w in words(answer))
+
+
+def hop_question(question: str, bridge: Evidence) -> str:
+    """The question for a second hop: the words of ``question`` that the bridge sentence (with
+    its title) does not already say, then the bridge's short answer. "When was the company
+    founded for which Kathi-Anne Reinstein resigned to be a lobbyist?" over the bridge "She
+    resigned to become a lobbyist for Boston Beer Company." asks "When was the founded which be
+    Boston Beer Company": what is left to find, about what the bridge names."""
+    said = {stem(w) for w in words(f"{bridge.hit.title} {bridge.hit.sentence.text}")}
+    left = [w for w in words(question) if stem(w) not in said]
+    return " ".join([*left, bridge_text(bridge)])
+
+
 def follow_bridges(
-    query: str, evidence: Sequence[Evidence], retrieve: Retrieve, rerank: Rerank, threshold: float, bridges: int
+    query: str,
+    evidence: Sequence[Evidence],
+    retrieve: Retrieve,
+    rerank: Rerank,
+    threshold: float,
+    bridges: int,
+    in_kind: bool = False,
 ) -> list[Evidence]:
     """``evidence`` led by the best two-hop chain that clears ``threshold`` (the chain's answer
     first, with ``bridge`` set, then the bridge's own evidence, then the rest), or ``evidence``
-    unchanged when no chain does. ``rerank`` judges hits for the question as asked."""
+    unchanged when no chain does. ``rerank(asked, retrieval query, hits)`` judges hits for the
+    question ``asked`` (None: as the user asked it). With ``in_kind`` (the first hop's answer
+    is not of the kind asked for), each bridge is followed with its own question
+    (:func:`hop_question`) and a chain counts only if its answer is of the kind asked for."""
     best: tuple[float, Evidence, Evidence] | None = None
     followed_already = set()
     for bridge in evidence[:bridges]:
@@ -48,19 +104,25 @@ def follow_bridges(
             continue
         followed_already.add(followed.lower())
         bridge_id = bridge.hit.sentence.sentence_id
-        second = f"{followed} {query}"
-        hits = [h for h in retrieve(second) if h.sentence.sentence_id != bridge_id]
-        if not hits:
-            continue
-        originals = {h.sentence.sentence_id: h for h in hits}
-        judged = rerank(second, [replace(h, context=bridge.hit.sentence.text) for h in hits])
-        if not judged:
-            continue
-        top = judged[0]
-        confidence = gate_score(top)
-        if confidence >= threshold and (best is None or confidence > best[0]):
-            answer = replace(top, hit=originals[top.hit.sentence.sentence_id], bridge=bridge.hit)
-            best = (confidence, answer, bridge)
+        forms = [(hop_question(query, bridge), False)] if in_kind else [(f"{followed} {query}", True)]
+        for second, as_asked in forms:
+            hits = [h for h in retrieve(second) if h.sentence.sentence_id != bridge_id]
+            if not hits:
+                continue
+            originals = {h.sentence.sentence_id: h for h in hits}
+            if as_asked:  # the reader reads the question as asked, the bridge sentence as context
+                judged = rerank(None, second, [replace(h, context=bridge.hit.sentence.text) for h in hits])
+            else:
+                judged = rerank(second, second, hits)
+            if in_kind:
+                judged = [e for e in judged if answers_in_kind(query, e)]
+            if not judged:
+                continue
+            top = judged[0]
+            confidence = gate_score(top)
+            if confidence >= threshold and (best is None or confidence > best[0]):
+                answer = replace(top, hit=originals[top.hit.sentence.sentence_id], bridge=bridge.hit)
+                best = (confidence, answer, bridge)
     if best is None:
         return list(evidence)
     _, answer, bridge = best

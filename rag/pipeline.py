@@ -268,7 +268,7 @@ class Rag:
         answer is the verified one, which may differ from the stream.
         """
         from rag.conversation import retrieval_query
-        from rag.hops import follow_bridges
+        from rag.hops import answers_in_kind, follow_bridges
         from rag.rerank import answer_like, gate_score
         from rag.retrieval import Retriever
         from rag.verify import live_evidence, stale_note
@@ -288,14 +288,22 @@ class Rag:
         # Evidence whose file is missing or changed never wins over live evidence.
         files = self.source_files
         evidence, stale = live_evidence(ranked, files)
-        if evidence and self.settings.bridges and gate_score(evidence[0]) < self.settings.gate_threshold():
+        # A second hop when the best evidence is under the gate, or when its short answer is not
+        # of the kind asked for (no number where a date or count is asked: the sentence names
+        # what leads to the answer, "She resigned to become a lobbyist for Boston Beer Company.").
+        under_gate = bool(evidence) and gate_score(evidence[0]) < self.settings.gate_threshold()
+        out_of_kind = bool(evidence) and not under_gate and not answers_in_kind(query, evidence[0])
+        if self.settings.bridges and (under_gate or out_of_kind):
             evidence = follow_bridges(
                 query,
                 evidence,
                 lambda followed: answer_like(retriever.retrieve(followed)),
-                lambda followed, found: live_evidence(self.reranker.rerank(question, followed, found, index.term_idf), files)[0],
+                lambda asked, followed, found: live_evidence(
+                    self.reranker.rerank(asked or question, followed, found, index.term_idf), files
+                )[0],
                 self.settings.bridge_threshold,
                 self.settings.bridges,
+                in_kind=out_of_kind,
             )
         answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token)
         return replace(answer, ranked=tuple(evidence))

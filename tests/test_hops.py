@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.answering import ExtractiveAnswerer
-from rag.hops import bridge_text, follow_bridges
+from rag.hops import answers_in_kind, asks_for_number, bridge_text, follow_bridges, hop_question
 from rag.types import Evidence, Hit, Sentence
 
 NOVEL = "Her first novel was published by Two Dollar Radio in 2010."
@@ -46,7 +46,8 @@ def test_a_chain_that_clears_the_threshold_leads_with_its_bridge():
         queries.append(query)
         return [novel, based] if query.startswith("Two Dollar Radio") else [other]
 
-    def rerank(query, hits):
+    def rerank(asked, query, hits):
+        assert asked is None  # under the gate the reader reads the question as asked
         seen.extend((h.sentence.text, h.context) for h in hits)
         found = [judged(h, 0.9, "Columbus, Ohio") if h.sentence.text == BASED else judged(h, 0.1) for h in hits]
         return sorted(found, key=lambda e: -e.score)
@@ -75,7 +76,7 @@ def test_a_short_answer_the_query_names_or_one_already_followed_is_not_followed_
         queries.append(query)
         return [hit(BASED, "radio")]
 
-    follow_bridges("Where is Mara Quell's publisher?", first_hop, retrieve, lambda q, hits: [judged(h, 0.1) for h in hits], 0.8, 5)
+    follow_bridges("Where is Mara Quell's publisher?", first_hop, retrieve, lambda asked, q, hits: [judged(h, 0.1) for h in hits], 0.8, 5)
     assert queries == ["Two Dollar Radio Where is Mara Quell's publisher?"]
 
 
@@ -84,11 +85,62 @@ def test_without_a_chain_over_the_threshold_the_evidence_stands(relevance):
     novel, based = hit(NOVEL, "quell"), hit(BASED, "radio")
     first_hop = [judged(novel, 0.30, "Two Dollar Radio")] if relevance is not None else [judged(novel, 0.30)]
 
-    def rerank(query, hits):
+    def rerank(asked, query, hits):
         return [judged(h, relevance or 0.0) for h in hits]
 
     evidence = follow_bridges("Where?", first_hop, lambda q: [based], rerank, threshold=0.8, bridges=5)
     assert evidence == first_hop
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("When was the company founded?", True),
+        ("In what year did Ukraine give up its nuclear arsenal?", True),
+        ("The league was formed in which year?", True),
+        ("How many points does the plan have?", True),
+        ("How long did the talks last?", True),
+        ("Who briefed reporters?", False),
+        ("What name did Sullivan give it when asked to compare it?", False),  # "when" not asking
+        ("How did the American side characterise the talks?", False),
+    ],
+)
+def test_which_questions_ask_for_a_date_count_or_amount(question, asks):
+    assert asks_for_number(question) is asks
+
+
+@pytest.mark.parametrize(
+    ("short", "in_kind"),
+    [("1984", True), ("Monday", True), ("fifteen", True), ("ten years", True), ("Boston Beer Company", False), ("", False)],
+)
+def test_a_short_answer_is_of_the_kind_asked_when_it_holds_a_number_or_a_date_word(short, in_kind):
+    text = f"The answer is {short} here." if short else "No answer here."
+    evidence = judged(hit(text, "doc"), 0.9, short)
+    assert answers_in_kind("When was it founded?", evidence) is in_kind
+    assert answers_in_kind("Who founded it?", evidence)  # nothing to check a who-question's answer by
+
+
+def test_the_hop_question_keeps_what_the_bridge_leaves_unsaid_and_names_the_bridge():
+    bridge = judged(hit("She resigned to become a lobbyist for Boston Beer Company.", "kar", title="Kathi-Anne Reinstein"), 0.9, "Boston Beer Company")
+    asked = "When was the company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?"
+    assert hop_question(asked, bridge) == "When was the founded which be Boston Beer Company"
+
+
+def test_an_answer_not_of_the_kind_asked_is_followed_with_the_hop_question_and_a_chain_must_be_in_kind():
+    resigned = hit("She resigned to become a lobbyist for Boston Beer Company.", "kar", title="Kathi-Anne Reinstein")
+    founded, brewed = hit("The Boston Beer Company is a brewer founded in 1984.", "bbc"), hit("It brews Samuel Adams.", "bbc", 60)
+    first_hop = [judged(resigned, 0.95, "Boston Beer Company")]
+    asked = "When was the company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?"
+    calls = []
+
+    def rerank(reader_question, query, hits):
+        calls.append((reader_question, query))
+        # The out-of-kind sentence is judged best; it cannot lead a chain that must hold a number.
+        return [judged(brewed, 0.99, "Samuel Adams"), judged(founded, 0.9, "1984")]
+
+    evidence = follow_bridges(asked, first_hop, lambda q: [resigned, founded, brewed], rerank, 0.8, 5, in_kind=True)
+    assert calls == [("When was the founded which be Boston Beer Company",) * 2]
+    assert evidence[0].hit == founded and evidence[0].bridge == resigned and bridge_text(evidence[0]) == "1984"
 
 
 @pytest.mark.real
@@ -122,3 +174,33 @@ def test_the_real_reader_follows_a_bridge_and_cites_both_sentences(tmp_path):
     assert answer.sentences[0].strength == "" and answer.sentences[1].strength in ("strong", "partial")
     short = answer.short_answer
     assert Path(short.path).read_text("utf-8")[short.start : short.end] == short.text
+
+
+@pytest.mark.real
+def test_the_real_reader_follows_an_answer_that_is_not_the_year_asked_for(tmp_path):
+    from rag.config import load_settings
+    from rag.pipeline import Rag
+
+    resigned = "She resigned to become a lobbyist for Boston Beer Company."
+    founded = "The Boston Beer Company is a brewer founded in 1984."
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "reinstein.txt").write_text(
+        "Title: Kathi-Anne Reinstein\n-----\nKathi-Anne Reinstein is a former American state legislator who "
+        f"served in the Massachusetts House of Representatives. {resigned}\n",
+        "utf-8",
+    )
+    (docs / "beer.txt").write_text(
+        f"Title: Boston Beer Company\n-----\n{founded} Its first brand of beer was named Samuel Adams.\n", "utf-8"
+    )
+    settings = load_settings(Path(__file__).resolve().parents[1] / "rag.toml", store_dir=tmp_path / "store")
+    rag = Rag(settings)
+    rag.ingest([docs])
+    question = "When was the company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?"
+    # One hop: the reader is sure of the sentence that names the company, and answers with its name.
+    one_hop = Rag(settings.model_copy(update={"bridges": 0}), embedder=rag.embedder).ask(question)
+    assert [c.quote for c in one_hop.citations] == [resigned] and "1984" not in one_hop.short_answer.text
+    answer = rag.ask(question)
+    assert [c.quote for c in answer.citations] == [resigned, founded]
+    short = answer.short_answer
+    assert short.text == "1984" and Path(short.path).read_text("utf-8")[short.start : short.end] == "1984"
