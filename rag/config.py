@@ -80,6 +80,9 @@ class Settings(BaseModel):
         description="confidence a two-hop answer sentence needs (with its bridge as context the reader is "
         "more easily convinced: at the gate, two unanswerable questions of rag eval were answered)",
     )
+    comparisons: bool = Field(
+        default=True, description='answer "which came first, A or B?" from a dated sentence about each (rag.compare)'
+    )
     max_sources: int = Field(default=3, ge=1, le=10)
     abstain_threshold: float = Field(default=0.47, description="the gate for the features reranker; see README")
     answerer: Literal["extractive", "llm"] = "extractive"

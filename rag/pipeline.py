@@ -267,6 +267,7 @@ class Rag:
         ``on_token`` receives generated text as it streams (LLM answerer only); the returned
         answer is the verified one, which may differ from the stream.
         """
+        from rag.compare import compare
         from rag.conversation import retrieval_query
         from rag.hops import answers_in_kind, follow_bridges
         from rag.rerank import answer_like, gate_score
@@ -291,9 +292,20 @@ class Rag:
         # A second hop when the best evidence is under the gate, or when its short answer is not
         # of the kind asked for (no number where a date or count is asked: the sentence names
         # what leads to the answer, "She resigned to become a lobbyist for Boston Beer Company.").
+        compared = []
+        if self.settings.comparisons:
+            compared = compare(
+                query,
+                lambda asked: answer_like(retriever.retrieve(asked)),
+                lambda asked, found: live_evidence(self.reranker.rerank(asked, asked, found, index.term_idf), files)[0],
+                self.settings.gate_threshold(),
+            )
+        if compared:
+            lead = {e.hit.sentence.sentence_id for e in compared}
+            evidence = [*compared, *(e for e in evidence if e.hit.sentence.sentence_id not in lead)]
         under_gate = bool(evidence) and gate_score(evidence[0]) < self.settings.gate_threshold()
         out_of_kind = bool(evidence) and not under_gate and not answers_in_kind(query, evidence[0])
-        if self.settings.bridges and (under_gate or out_of_kind):
+        if self.settings.bridges and not compared and (under_gate or out_of_kind):
             evidence = follow_bridges(
                 query,
                 evidence,

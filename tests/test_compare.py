@@ -1,0 +1,121 @@
+"""Comparisons (rag.compare): which questions are "which came first, A or B?", what the reader
+is asked about each option, which option wins, and when the ordinary evidence stands.
+Hermetic: retrieval and the reader are stand-ins; the real reader is in the last test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.compare import compare, parse_comparison
+from rag.hops import bridge_text
+from rag.types import Evidence, Hit, Sentence
+
+JAYNE = "Erika Jayne (born July 10, 1971) is an American singer."
+SILVA = "Marco Da Silva (born 1977) is a dancer who first performed in 1971."
+
+
+def hit(text: str, doc: str, title: str = "") -> Hit:
+    return Hit(Sentence(f"{doc}-0", doc, 0, 10, 10 + len(text), text), 1.0, title=title, path=f"/docs/{doc}.txt")
+
+
+def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
+    span = None
+    if short:
+        at = h.sentence.text.index(short)
+        span = (h.sentence.start + at, h.sentence.start + at + len(short))
+    return Evidence(h, relevance, span, relevance)
+
+
+@pytest.mark.parametrize(
+    ("question", "options", "earlier", "asked_first"),
+    [
+        ("Who was born first, Erika Jayne or Marco Da Silva?", ("Erika Jayne", "Marco Da Silva"), True, "When was Erika Jayne born?"),
+        ("who is younger Ulrich Walter or  Luca Parmitano?", ("Ulrich Walter", "Luca Parmitano"), False, "When was Ulrich Walter born?"),
+        ("Which film was released more recently, Make Mine Music or Old Dogs?", ("Make Mine Music", "Old Dogs"), False, "When film was released Make Mine Music?"),
+        ("Which case came first: Craig v. Boren or United States v. Paramount Pictures, Inc.?", ("Craig v. Boren", "United States v. Paramount Pictures, Inc"), True, "When case came Craig v. Boren?"),
+        ("Which of these battles occurred earlier--the Battle of Peleliu or the Battle of Belleau Wood?", ("Battle of Peleliu", "Battle of Belleau Wood"), True, "When of these battles occurred Battle of Peleliu?"),
+        ("Which magazine is older, Gallery or Dime Magazine?", ("Gallery", "Dime Magazine"), True, "When was Gallery founded or released?"),
+    ],
+)
+def test_a_comparison_question_gives_its_two_options_its_direction_and_a_question_for_each(question, options, earlier, asked_first):
+    comparison = parse_comparison(question)
+    assert comparison is not None
+    assert comparison.options == options and comparison.earlier is earlier
+    assert comparison.question_for(options[0]) == asked_first
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Pistorius warn about?",
+        "Is the bowler a left-hand or right-hand batsman?",  # two options, no earlier or later
+        "Which came first?",  # a direction, no options
+        "Who was born first, Erika Jayne or erika jayne?",  # one option twice
+        "When did the first talks take place, and who attended?",
+    ],
+)
+def test_other_questions_are_no_comparison(question):
+    assert parse_comparison(question) is None
+
+
+def _stand_ins(years: dict[str, str], relevance: float = 0.9):
+    sentences = {"Erika Jayne": hit(JAYNE, "jayne", "Erika Jayne"), "Marco Da Silva": hit(SILVA, "silva", "Marco Da Silva")}
+    asked = []
+
+    def retrieve(question):
+        return list(sentences.values())
+
+    def rerank(question, hits):
+        asked.append(question)
+        option = next(o for o in sentences if o in question)
+        return [judged(sentences[option], relevance, years[option])] + [judged(h, 0.2) for h in hits if h is not sentences[option]]
+
+    return sentences, asked, retrieve, rerank
+
+
+def test_the_earlier_option_leads_with_its_name_as_the_short_answer_and_the_other_sentence_beside_it():
+    sentences, asked, retrieve, rerank = _stand_ins({"Erika Jayne": "July 10, 1971", "Marco Da Silva": "1977"})
+    evidence = compare("Who was born first, Erika Jayne or Marco Da Silva?", retrieve, rerank, threshold=0.5)
+    assert asked == ["When was Erika Jayne born?", "When was Marco Da Silva born?"]
+    lead, other = evidence
+    assert lead.hit == sentences["Erika Jayne"] and bridge_text(lead) == "Erika Jayne"
+    assert lead.bridge == sentences["Marco Da Silva"] and other.hit == sentences["Marco Da Silva"]
+    later = compare("Who was born more recently, Erika Jayne or Marco Da Silva?", retrieve, rerank, threshold=0.5)
+    assert bridge_text(later[0]) == "Marco Da Silva"
+
+
+@pytest.mark.parametrize(
+    ("years", "relevance"),
+    [
+        ({"Erika Jayne": "1971", "Marco Da Silva": "1971"}, 0.9),  # the same year settles nothing
+        ({"Erika Jayne": "1971", "Marco Da Silva": "a dancer"}, 0.9),  # no year for one option
+        ({"Erika Jayne": "1971", "Marco Da Silva": "1977"}, 0.4),  # the reader is not sure of either
+    ],
+)
+def test_without_a_year_for_each_option_over_the_threshold_nothing_is_compared(years, relevance):
+    _, _, retrieve, rerank = _stand_ins(years, relevance)
+    assert compare("Who was born first, Erika Jayne or Marco Da Silva?", retrieve, rerank, threshold=0.5) == []
+
+
+@pytest.mark.real
+def test_the_real_reader_answers_which_came_first_citing_both_sentences(tmp_path):
+    from rag.config import load_settings
+    from rag.pipeline import Rag
+
+    exies = "The Exies were an American rock band from Los Angeles, California, formed in 1997."
+    diablo = "Circus Diablo is an American rock band, formed in early 2006 by Billy Morrison."
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "exies.txt").write_text(f"Title: The Exies\n-----\n{exies} They released four albums.\n", "utf-8")
+    (docs / "diablo.txt").write_text(f"Title: Circus Diablo\n-----\n{diablo} Its debut album came out in 2007.\n", "utf-8")
+    settings = load_settings(Path(__file__).resolve().parents[1] / "rag.toml", store_dir=tmp_path / "store")
+    rag = Rag(settings)
+    rag.ingest([docs])
+    answer = rag.ask("Which band was formed first, The Exies or Circus Diablo?")
+    assert sorted(c.quote for c in answer.citations) == sorted([exies, diablo])
+    short = answer.short_answer
+    assert short.text == "Exies" and Path(short.path).read_text("utf-8")[short.start : short.end] == "Exies"
+    off = Rag(settings.model_copy(update={"comparisons": False}), embedder=rag.embedder)
+    assert off.ask("Which band was formed first, The Exies or Circus Diablo?").short_answer != short
