@@ -1,4 +1,5 @@
-"""Which came first: a question that names two things and asks which is earlier or later.
+"""Which came first, or which has more: a question that names two things and asks which is
+earlier or later, or which has more or fewer of something.
 
 "Who was born first, Erika Jayne or Marco Da Silva?" is answered by no single sentence: one
 gives Erika Jayne's birth date, another Marco Da Silva's, and the answer is whichever is
@@ -8,8 +9,10 @@ answer holds a year is that option's evidence. When both options have one, with 
 years, the earlier (or later) option wins: its sentence leads the evidence with the option's
 name as the short answer (exact offsets, where the sentence names it verbatim), and the other
 option's sentence rides along as the sentence the answer also rests on (``bridge``), so the
-answer cites both. Anything less (no year for one of them, the same year, a name the sentence
-does not spell out) leaves the ordinary evidence as it was.
+answer cites both. "Which genus has more species, Xanthoceras or Ehretia?" is read the same
+way, with "How many species does Ehretia have?" and a count (digits, a number word, "single")
+in place of the year. Anything less (no value for one of them, the same value, a name the
+sentence does not spell out) leaves the ordinary evidence as it was.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rag.rerank import gate_score
+from rag.text import stem, words
 from rag.types import Evidence, Hit
 
 Retrieve = Callable[[str], Sequence[Hit]]
@@ -27,57 +31,95 @@ Rerank = Callable[[str, Sequence[Hit]], list[Evidence]]  # (reader's question, h
 _EARLIER = r"first|earlier|earliest|older|oldest|before"
 _LATER = r"more recently|most recently|later|latest|younger|youngest|newer|newest|last"
 _DIRECTION = re.compile(rf"\b({_EARLIER}|{_LATER})\b", re.IGNORECASE)
+_COUNT = re.compile(r"\b(more|most|fewer|fewest)\s+([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)\s*$", re.IGNORECASE)
+_NOT_COUNTED = frozenset(["than", "often", "frequently", "popular", "famous", "successful", "acclaimed", "diverse", "likely", "recently"])
 _BIRTH = re.compile(r"\b(born|older|oldest|younger|youngest)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+_AMOUNT = re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d+\b")
+CHOICE_MARGIN = 0.2  # how far the chosen option's confidence must lead the other's (set before any measurement)
 _QUOTES = "\"'“”‘’ "
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Two options, whether the question wants the ``earlier`` one, and what is asked of each."""
+    """Two options; ``measure``, what decides between them (``"year"``: when something
+    happened to each; ``"count"``: how many of something each has; ``"choice"``: which one the
+    reader finds the question answered for, "Which singer is American, Nick Hexum?"); whether the question wants
+    the ``smaller`` value (the earlier year, the fewer things); and what is asked of each."""
 
     options: tuple[str, str]
-    earlier: bool
-    asked: str  # the event, as the question words it ("was released"; "born" for ages)
+    measure: str
+    smaller: bool
+    asked: str  # "born", "was founded or released", the event as worded ("film was released"), or what is counted
 
     def question_for(self, option: str) -> str:
-        """The reader's question about one option: "When was Erika Jayne born?"."""
+        """The reader's question about one option: "When was Erika Jayne born?", "How many
+        species does Ehretia have?"."""
+        if self.measure == "choice":
+            return f"{self.asked}, {option}?"
+        if self.measure == "count":
+            return f"How many {self.asked} does {option} have?"
         if self.asked == "born":
             return f"When was {option} born?"
         if self.asked == "was founded or released":
             return f"When was {option} founded or released?"
         return f"When {self.asked} {option}?"
 
+    def value(self, short_answer: str) -> int | None:
+        """The year or the count in a short answer (None when it holds none)."""
+        if self.measure == "year":
+            year = _YEAR.search(short_answer)
+            return int(year.group(1)) if year else None
+        amount = _AMOUNT.search(short_answer)
+        if amount:
+            return int(amount.group(0).replace(",", ""))
+        spelled = [w.lower() for w in words(short_answer) if w.lower() in _COUNT_WORDS or w.lower() == "single"]
+        if not spelled:
+            return None
+        return 1 if spelled[0] == "single" else int(stem(spelled[0]))
+
+
+_COUNT_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred"])
+
 
 def parse_comparison(question: str) -> Comparison | None:
-    """The comparison ``question`` asks, or None when it is not "which is earlier/later, A or B"."""
+    """The comparison ``question`` asks, or None when it is not "which is earlier / later, or
+    has more / fewer of something, A or B"."""
     text = question.strip().rstrip("?").strip()
-    direction = _DIRECTION.search(text)
-    if direction is None or " or " not in text[direction.start() :]:
+    if " or " not in text:
         return None
-    or_at = text.find(" or ", direction.start())
+    or_at = text.rfind(" or ")
     # The options follow the last comma, colon or "--" before " or "; else the direction word.
     marks = [text.rfind(mark, 0, or_at) + len(mark) for mark in (",", ":", "--") if text.rfind(mark, 0, or_at) >= 0]
     cut = max(marks, default=-1)
-    if cut <= direction.start():
+    direction = _DIRECTION.search(text, 0, or_at)
+    if cut < 0 or (direction is not None and cut <= direction.start()):
+        if direction is None:
+            return None
         cut = direction.end()  # "Who was born first Am Rong or Ava DuVernay"
-    head, tail = text[:cut], text[cut:]
-    if _DIRECTION.search(head) is None:
-        return None
+    head, tail = text[:cut].rstrip(",:- "), text[cut:]
     first, _, second = tail.partition(" or ")
     options = tuple(re.sub(r"^(the|a|an) ", "", _option(o), flags=re.IGNORECASE) for o in (first, second))
     if not all(options) or options[0].lower() == options[1].lower():
         return None
-    earlier = re.fullmatch(_EARLIER, _DIRECTION.search(head).group(1), re.IGNORECASE) is not None
-    words = _DIRECTION.sub(" ", head).rstrip(",:- ").split()
-    middle = words[1:]
-    if re.search(r"\bborn\b", head, re.IGNORECASE) or (_BIRTH.search(head) and words[0].lower() == "who"):
+    counted = _COUNT.search(head)
+    if counted and counted.group(2).split()[0].lower() not in _NOT_COUNTED:
+        smaller = counted.group(1).lower() in ("fewer", "fewest")
+        return Comparison(options, "count", smaller, counted.group(2))  # type: ignore[arg-type]
+    direction = _DIRECTION.search(head)
+    if direction is None:
+        if head.split()[0].lower() in ("which", "who", "what", "whose"):
+            return Comparison(options, "choice", False, head)  # type: ignore[arg-type]
+        return None
+    smaller = re.fullmatch(_EARLIER, direction.group(1), re.IGNORECASE) is not None
+    said = _DIRECTION.sub(" ", head).split()
+    if re.search(r"\bborn\b", head, re.IGNORECASE) or (_BIRTH.search(head) and said[0].lower() == "who"):
         asked = "born"
     elif _BIRTH.search(head):  # "Which magazine is older": when each began
         asked = "was founded or released"
     else:
-        asked = " ".join(middle)
-    return Comparison(options, earlier, asked)  # type: ignore[arg-type]
+        asked = " ".join(said[1:])
+    return Comparison(options, "year", smaller, asked)  # type: ignore[arg-type]
 
 
 def _option(text: str) -> str:
@@ -92,38 +134,74 @@ def compare(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float)
     comparison = parse_comparison(question)
     if comparison is None:
         return []
-    dated = []
-    for option in comparison.options:
-        found = _dated(option, comparison, retrieve, rerank, threshold)
-        if found is None:
+    if comparison.measure == "choice":
+        chosen = _chosen(comparison, retrieve, rerank, threshold)
+        if chosen is None:
             return []
-        dated.append(found)
-    (year_a, a), (year_b, b) = dated
-    if year_a == year_b:
-        return []
-    a_wins = (year_a < year_b) == comparison.earlier
+        a_wins, a, b = chosen
+    else:
+        measured = []
+        for option in comparison.options:
+            found = _measured(option, comparison, retrieve, rerank, threshold)
+            if found is None:
+                return []
+            measured.append(found)
+        (value_a, a), (value_b, b) = measured
+        if value_a == value_b:
+            return []
+        a_wins = (value_a < value_b) == comparison.smaller
     (winner, option), loser = ((a, comparison.options[0]), b) if a_wins else ((b, comparison.options[1]), a)
-    sentence = winner.hit.sentence
-    at = sentence.text.lower().find(option.lower())
-    if at < 0:
+    span = _name_span(winner.hit.sentence, option)
+    if span is None:
         return []
-    span = (sentence.start + at, sentence.start + at + len(option))
-    confidence = min(gate_score(winner), gate_score(loser))
+    confidence = gate_score(winner) if comparison.measure == "choice" else min(gate_score(winner), gate_score(loser))
     lead = replace(winner, answer_span=span, bridge=loser.hit, confidence=confidence)
     return [lead, loser]
 
 
-def _dated(option: str, comparison: Comparison, retrieve: Retrieve, rerank: Rerank, threshold: float):
-    """(year, evidence) of the best sentence naming ``option`` whose short answer holds a year."""
-    from rag.hops import bridge_text
+def _name_span(sentence, option: str) -> tuple[int, int] | None:
+    """Document offsets of ``option`` in ``sentence``: the whole name, else its last word
+    ("Nick Hexum" in 'Nicholas Lofton "Nick" Hexum is…'), else None."""
+    at = sentence.text.lower().find(option.lower())
+    if at >= 0:
+        return sentence.start + at, sentence.start + at + len(option)
+    last = option.split()[-1]
+    found = re.search(rf"\b{re.escape(last)}\b", sentence.text, re.IGNORECASE) if len(last) >= 3 else None
+    return (sentence.start + found.start(), sentence.start + found.end()) if found else None
 
+
+def _chosen(comparison: Comparison, retrieve: Retrieve, rerank: Rerank, threshold: float):
+    """(whether the first option wins, its evidence, the second's) for a choice: the winner's
+    best sentence clears ``threshold`` and beats the other option's by ``CHOICE_MARGIN``."""
+    best = []
+    for option in comparison.options:
+        judged = _judged(option, comparison, retrieve, rerank)
+        if not judged:
+            return None
+        best.append(judged[0])
+    a, b = best
+    if abs(gate_score(a) - gate_score(b)) < CHOICE_MARGIN or max(gate_score(a), gate_score(b)) < threshold:
+        return None
+    return gate_score(a) > gate_score(b), a, b
+
+
+def _judged(option: str, comparison: Comparison, retrieve: Retrieve, rerank: Rerank) -> list[Evidence]:
+    """The reader's evidence for ``option``'s own question, over the sentences that name it."""
     asked = comparison.question_for(option)
     lowered = option.lower()
     hits = [h for h in retrieve(asked) if lowered in f"{h.title} {h.sentence.text}".lower()]
-    for evidence in rerank(asked, hits) if hits else []:
+    return rerank(asked, hits) if hits else []
+
+
+def _measured(option: str, comparison: Comparison, retrieve: Retrieve, rerank: Rerank, threshold: float):
+    """(value, evidence) of the best sentence naming ``option`` whose short answer holds the
+    year or count compared, over ``threshold``; None when there is none."""
+    from rag.hops import bridge_text
+
+    for evidence in _judged(option, comparison, retrieve, rerank):
         if gate_score(evidence) < threshold:
             break
-        year = _YEAR.search(bridge_text(evidence))
-        if year:
-            return int(year.group(1)), evidence
+        value = comparison.value(bridge_text(evidence))
+        if value is not None:
+            return value, evidence
     return None

@@ -42,8 +42,69 @@ def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
 def test_a_comparison_question_gives_its_two_options_its_direction_and_a_question_for_each(question, options, earlier, asked_first):
     comparison = parse_comparison(question)
     assert comparison is not None
-    assert comparison.options == options and comparison.earlier is earlier
+    assert comparison.options == options and comparison.smaller is earlier
     assert comparison.question_for(options[0]) == asked_first
+
+
+@pytest.mark.parametrize(
+    ("question", "options", "fewer", "asked_first"),
+    [
+        ("Which genus has more species, Xanthoceras or Ehretia?", ("Xanthoceras", "Ehretia"), False, "How many species does Xanthoceras have?"),
+        ("Who has won more Pulitzer Prizes, Thomas Friedman or Henri Bergson?", ("Thomas Friedman", "Henri Bergson"), False, "How many Pulitzer Prizes does Thomas Friedman have?"),
+        ("Which band has fewer members, Lit or Adorable?", ("Lit", "Adorable"), True, "How many members does Lit have?"),
+    ],
+)
+def test_a_count_comparison_asks_each_option_how_many(question, options, fewer, asked_first):
+    comparison = parse_comparison(question)
+    assert comparison is not None and comparison.measure == "count"
+    assert comparison.options == options and comparison.smaller is fewer
+    assert comparison.question_for(options[0]) == asked_first
+
+
+@pytest.mark.parametrize(
+    ("question", "asked_first"),
+    [
+        ("Which singer is American, Mark King or Nick Hexum?", "Which singer is American, Mark King?"),
+        ("Which magazine is published more often, Shonen Jump or Rolling Stone?", "Which magazine is published more often, Shonen Jump?"),
+        ("Who has written more than 300 papers, Semyon Gershgorin or Pavel Alexandrov?", "Who has written more than 300 papers, Semyon Gershgorin?"),
+    ],
+)
+def test_any_other_which_a_or_b_question_is_a_choice_asked_of_each_option(question, asked_first):
+    comparison = parse_comparison(question)
+    assert comparison is not None and comparison.measure == "choice"
+    assert comparison.question_for(comparison.options[0]) == asked_first
+
+
+KING = "Mark King (born 20 October 1958) is an English musician."
+HEXUM = 'Nicholas Lofton "Nick" Hexum (born April 12, 1970) is an American singer.'
+
+
+@pytest.mark.parametrize(
+    ("king", "hexum", "chosen"),
+    [(0.2, 0.89, "Hexum"), (0.7, 0.89, None), (0.1, 0.45, None)],  # the margin, and the gate, settle it
+)
+def test_a_choice_goes_to_the_option_the_reader_is_surer_of_by_a_margin(king, hexum, chosen):
+    sentences = {"Mark King": hit(KING, "king", "Mark King"), "Nick Hexum": hit(HEXUM, "hexum", "Nick Hexum")}
+    relevance = {"Mark King": king, "Nick Hexum": hexum}
+
+    def rerank(question, hits):
+        option = next(o for o in sentences if o in question)
+        return [judged(sentences[option], relevance[option])]
+
+    evidence = compare("Which singer is American, Mark King or Nick Hexum?", lambda q: list(sentences.values()), rerank, 0.5)
+    if chosen is None:
+        assert evidence == []
+    else:  # the name's last word where the sentence does not spell the whole name
+        assert bridge_text(evidence[0]) == chosen and evidence[0].bridge == sentences["Mark King"]
+        assert evidence[0].confidence == hexum
+
+
+@pytest.mark.parametrize(
+    ("short", "value"), [("about 66 species", 66), ("two species", 2), ("1,200", 1200), ("a single species", 1), ("many", None)]
+)
+def test_a_count_is_read_from_digits_number_words_or_single(short, value):
+    comparison = parse_comparison("Which genus has more species, Xanthoceras or Ehretia?")
+    assert comparison.value(short) == value
 
 
 @pytest.mark.parametrize(
@@ -73,6 +134,17 @@ def _stand_ins(years: dict[str, str], relevance: float = 0.9):
         return [judged(sentences[option], relevance, years[option])] + [judged(h, 0.2) for h in hits if h is not sentences[option]]
 
     return sentences, asked, retrieve, rerank
+
+
+def test_the_option_with_more_leads():
+    xan, ehr = hit("Xanthoceras is a genus with a single species.", "xan", "Xanthoceras"), hit("Ehretia has about 66 species.", "ehr", "Ehretia")
+    counts = {"Xanthoceras": judged(xan, 0.9, "a single species"), "Ehretia": judged(ehr, 0.9, "about 66 species")}
+
+    def rerank(question, hits):
+        return [next(e for o, e in counts.items() if o in question)]
+
+    evidence = compare("Which genus has more species, Xanthoceras or Ehretia?", lambda q: [xan, ehr], rerank, 0.5)
+    assert bridge_text(evidence[0]) == "Ehretia" and evidence[0].bridge == xan
 
 
 def test_the_earlier_option_leads_with_its_name_as_the_short_answer_and_the_other_sentence_beside_it():
