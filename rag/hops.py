@@ -12,9 +12,10 @@ reader more easily convinced) leads the evidence, carrying its bridge, and the a
 sentences. Otherwise the first retrieval's evidence stands (and the gate abstains).
 
 A second hop also runs when the best evidence clears the gate but its short answer is not of
-the kind asked for: no number where a date, count or amount is asked ("When was the company
-founded for which Kathi-Anne Reinstein resigned to be a lobbyist?" over "She resigned to become
-a lobbyist for Boston Beer Company.", relevance 0.95). Then each bridge is followed with its
+the kind asked for (:func:`answers_in_kind`): no number where a date, count or amount is asked,
+or a title in quotation marks where a person is ("Who directed the film…"). So "When was the
+company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?" over "She resigned
+to become a lobbyist for Boston Beer Company." (relevance 0.95) reads on. Then each bridge is followed with its
 own question (:func:`hop_question`: what the bridge sentence leaves unsaid, about what it
 names), and only a chain whose answer is of the kind asked for can lead.
 """
@@ -54,19 +55,41 @@ def asks_for_number(question: str) -> bool:
 
 
 _TIME_WORDS = frozenset(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "tomorrow", "yesterday", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "sixty", "seventy", "eighty", "ninety", "thousand", "million", "billion", "trillion", "dozen"]
+    [
+        *("january", "february", "march", "april", "may", "june", "july", "august"),
+        *("september", "october", "november", "december"),
+        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        *("today", "tomorrow", "yesterday"),
+        *("thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
+        *("sixty", "seventy", "eighty", "ninety", "thousand", "million", "billion", "trillion", "dozen"),
+    ]
 )
+_WHO_QUESTION = re.compile(r"^\s*who\b|\bby whom\b", re.IGNORECASE)
+_QUOTE_MARKS = "\"“”'‘’«»"
 
 
 def answers_in_kind(question: str, evidence: Evidence) -> bool:
     """Whether the short answer of ``evidence`` is of the kind ``question`` asks for, as far as
     words can tell: where a date, count or amount is asked for, it holds a number, a number
-    word, a month or a day ("Monday" answers "When do the talks resume?"). Any answer passes
-    a question that asks for none of these."""
-    if not asks_for_number(question):
-        return True
+    word, a month or a day ("Monday" answers "When do the talks resume?"); where a person is
+    asked for ("Who directed…"), it is not a title in quotation marks (the film, the song:
+    'made his big screen debut in "Love Forecast"'). Other answers pass."""
     answer = bridge_text(evidence)
-    return bool(numbers(answer)) or any(w.lower() in _TIME_WORDS for w in words(answer))
+    if asks_for_number(question):
+        return bool(numbers(answer)) or any(w.lower() in _TIME_WORDS for w in words(answer))
+    if _WHO_QUESTION.search(question) and evidence.answer_span is not None:
+        return not _quoted(evidence)
+    return True
+
+
+def _quoted(evidence: Evidence) -> bool:
+    """Whether the short answer stands inside quotation marks in its sentence."""
+    sentence = evidence.hit.sentence
+    start, end = (offset - sentence.start for offset in evidence.answer_span)
+    text = sentence.text
+    before = text[:start].rstrip()[-1:]
+    after = text[end:].lstrip(".,")[:1]
+    return bool(before) and before in _QUOTE_MARKS and bool(after) and after in _QUOTE_MARKS
 
 
 def hop_question(question: str, bridge: Evidence) -> str:

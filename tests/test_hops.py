@@ -126,6 +126,21 @@ def test_a_short_answer_is_of_the_kind_asked_when_it_holds_a_number_or_a_date_wo
     assert answers_in_kind("Who founded it?", evidence)  # nothing to check a who-question's answer by
 
 
+@pytest.mark.parametrize(
+    ("sentence", "short", "in_kind"),
+    [
+        ('He made his big screen debut in "Love Forecast" (2015).', "Love Forecast", False),
+        ("He made his big screen debut in “Love Forecast”.", "Love Forecast", False),
+        ("The film was directed by Park Jin-pyo.", "Park Jin-pyo", True),
+        ('It was directed by "Papa" Joe Smith.', "Joe Smith", True),  # a quote before, none after
+    ],
+)
+def test_a_who_question_is_not_answered_in_kind_by_a_title_in_quotation_marks(sentence, short, in_kind):
+    evidence = judged(hit(sentence, "doc", start=7), 0.9, short)
+    assert answers_in_kind("Who directed the film in which he made his debut?", evidence) is in_kind
+    assert answers_in_kind("What was his debut film?", evidence)  # a title may answer a what-question
+
+
 def test_the_hop_question_keeps_what_the_bridge_leaves_unsaid_and_names_the_bridge():
     bridge = judged(hit("She resigned to become a lobbyist for Boston Beer Company.", "kar", title="Kathi-Anne Reinstein"), 0.9, "Boston Beer Company")
     asked = "When was the company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?"
