@@ -15,9 +15,10 @@ A second hop also runs when the best evidence clears the gate but its short answ
 the kind asked for (:func:`answers_in_kind`): no number where a date, count or amount is asked,
 or a title in quotation marks where a person is ("Who directed the film…"). So "When was the
 company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?" over "She resigned
-to become a lobbyist for Boston Beer Company." (relevance 0.95) reads on. Then each bridge is followed with its
-own question (:func:`hop_question`: what the bridge sentence leaves unsaid, about what it
-names), and only a chain whose answer is of the kind asked for can lead.
+to become a lobbyist for Boston Beer Company." (relevance 0.95) reads on. Then that sentence
+is the one bridge, followed with its own question (:func:`hop_question`: what the bridge
+sentence leaves unsaid, about what it names), and only a chain whose answer is of the kind
+asked for can lead.
 """
 
 from __future__ import annotations
@@ -116,11 +117,12 @@ def follow_bridges(
     first, with ``bridge`` set, then the bridge's own evidence, then the rest), or ``evidence``
     unchanged when no chain does. ``rerank(asked, retrieval query, hits)`` judges hits for the
     question ``asked`` (None: as the user asked it). With ``in_kind`` (the first hop's answer
-    is not of the kind asked for), each bridge is followed with its own question
-    (:func:`hop_question`) and a chain counts only if its answer is of the kind asked for."""
+    is not of the kind asked for), only the best evidence is followed, with its own question
+    (:func:`hop_question`), and a chain counts only if its answer is of the kind asked for."""
     best: tuple[float, Evidence, Evidence] | None = None
     followed_already = set()
-    for bridge in evidence[:bridges]:
+    # The first hop's best answer is out of kind: the sentence it came from is the bridge.
+    for bridge in evidence[: 1 if in_kind else bridges]:
         followed = bridge_text(bridge)
         # A short answer the query already names leads nowhere new; one already followed, nowhere else.
         if not followed or followed.lower() in query.lower() or followed.lower() in followed_already:

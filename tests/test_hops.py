@@ -150,7 +150,9 @@ def test_the_hop_question_keeps_what_the_bridge_leaves_unsaid_and_names_the_brid
 def test_an_answer_not_of_the_kind_asked_is_followed_with_the_hop_question_and_a_chain_must_be_in_kind():
     resigned = hit("She resigned to become a lobbyist for Boston Beer Company.", "kar", title="Kathi-Anne Reinstein")
     founded, brewed = hit("The Boston Beer Company is a brewer founded in 1984.", "bbc"), hit("It brews Samuel Adams.", "bbc", 60)
-    first_hop = [judged(resigned, 0.95, "Boston Beer Company")]
+    elsewhere = hit("Reinstein served in the Massachusetts House.", "kar", 200, title="Kathi-Anne Reinstein")
+    # Only the best evidence, whose answer is out of kind, is the bridge: the second is not followed.
+    first_hop = [judged(resigned, 0.95, "Boston Beer Company"), judged(elsewhere, 0.6, "Massachusetts House")]
     asked = "When was the company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?"
     calls = []
 
