@@ -160,13 +160,14 @@ def compare(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float)
 
 
 def _name_span(sentence, option: str) -> tuple[int, int] | None:
-    """Document offsets of ``option`` in ``sentence``: the whole name, else its last word
-    ("Nick Hexum" in 'Nicholas Lofton "Nick" Hexum is…'), else None."""
+    """Document offsets of ``option`` in ``sentence``: the whole name, else its last word if
+    capitalised and written so ("Nick Hexum" in 'Nicholas Lofton "Nick" Hexum is…'), else None."""
     at = sentence.text.lower().find(option.lower())
     if at >= 0:
         return sentence.start + at, sentence.start + at + len(option)
     last = option.split()[-1]
-    found = re.search(rf"\b{re.escape(last)}\b", sentence.text, re.IGNORECASE) if len(last) >= 3 else None
+    # Only a capitalised last word, matched as written: "Hexum", not "treaty" in "The treaty was signed".
+    found = re.search(rf"\b{re.escape(last)}\b", sentence.text) if len(last) >= 3 and last[0].isupper() else None
     return (sentence.start + found.start(), sentence.start + found.end()) if found else None
 
 

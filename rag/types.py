@@ -100,7 +100,9 @@ class Evidence:
     answer_span: tuple[int, int] | None = None  # the short answer inside the sentence: document offsets
     relevance: float | None = None  # the reader's probability that the sentence answers (None: not judged)
     confidence: float | None = None  # what the gate compares with its threshold (None: the score)
-    bridge: Hit | None = None  # a two-hop answer: the sentence it was reached through (rag.hops)
+    # The other sentence the answer rests on, cited before this one without a strength mark: the
+    # sentence a two-hop answer was reached through (rag.hops), or a comparison's other option (rag.compare).
+    bridge: Hit | None = None
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,14 @@ def test_the_real_reader_answers_which_came_first_citing_both_sentences(tmp_path
     assert short.text == "Exies" and Path(short.path).read_text("utf-8")[short.start : short.end] == "Exies"
     off = Rag(settings.model_copy(update={"comparisons": False}), embedder=rag.embedder)
     assert off.ask("Which band was formed first, The Exies or Circus Diablo?").short_answer != short
+
+
+def test_a_name_not_spelled_out_is_found_by_its_capitalised_last_word_only():
+    from rag.compare import _name_span
+
+    hexum = hit(HEXUM, "hexum")
+    start, end = _name_span(hexum.sentence, "Nick Hexum")
+    assert HEXUM[start - 10 : end - 10] == "Hexum"
+    signed = hit("The treaty was signed in Washington on 4 April 1949.", "nat")
+    assert _name_span(signed.sentence, "North Atlantic Treaty") is None  # "treaty" is no name
+
