@@ -73,6 +73,9 @@ class Settings(BaseModel):
     bridges: int = Field(
         default=5, ge=0, le=20, description="two-hop reading: best sentences whose short answers are followed (0: off)"
     )
+    bridge_k: int = Field(
+        default=8, ge=1, le=64, description="sentences of each second-hop retrieval the reader judges (the feature scorer's best)"
+    )
     bridge_threshold: float = Field(
         default=0.8,
         ge=0,

@@ -270,7 +270,7 @@ class Rag:
         from rag.compare import compare
         from rag.conversation import retrieval_query
         from rag.hops import answers_in_kind, follow_bridges
-        from rag.rerank import answer_like, gate_score
+        from rag.rerank import answer_like, best_by_features, gate_score
         from rag.retrieval import Retriever
         from rag.verify import live_evidence, stale_note
 
@@ -311,7 +311,13 @@ class Rag:
                 evidence,
                 lambda followed: answer_like(retriever.retrieve(followed)),
                 lambda asked, followed, found: live_evidence(
-                    self.reranker.rerank(asked or question, followed, found, index.term_idf), files
+                    self.reranker.rerank(
+                        asked or question,
+                        followed,
+                        best_by_features(asked or question, followed, found, index.term_idf, self.settings.bridge_k),
+                        index.term_idf,
+                    ),
+                    files,
                 )[0],
                 self.settings.bridge_threshold,
                 self.settings.bridges,

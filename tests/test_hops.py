@@ -227,3 +227,32 @@ def test_the_real_reader_follows_an_answer_that_is_not_the_year_asked_for(tmp_pa
     assert [c.quote for c in answer.citations] == [resigned, founded]
     short = answer.short_answer
     assert short.text == "1984" and Path(short.path).read_text("utf-8")[short.start : short.end] == "1984"
+
+
+def test_a_second_hop_hands_the_reader_only_the_feature_scorers_best_bridge_k(tmp_path):
+    from fakes import HashingEmbedder
+
+    from rag.config import Settings
+    from rag.pipeline import Rag
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "quell.txt").write_text(f"Title: Mara Quell\n-----\nMara Quell writes novels. {NOVEL}\n", "utf-8")
+    facts = " ".join(f"Two Dollar Radio published book number {n} in its list." for n in range(30))
+    (docs / "radio.txt").write_text(f"Title: Two Dollar Radio\n-----\n{facts} {BASED}\n", "utf-8")
+    seen = []
+
+    class Recording:
+        name = "recording"
+
+        def rerank(self, question, query, hits, idf):
+            seen.append((query, len(hits)))
+            return [judged(h, 0.2, "Two Dollar Radio") if "Two Dollar Radio" in h.sentence.text else judged(h, 0.1) for h in hits]
+
+    settings = Settings(store_dir=tmp_path / "store", abstain_threshold=0.35, reranker="features", bridge_k=5)
+    rag = Rag(settings, embedder=HashingEmbedder(), reranker=Recording())
+    rag.ingest([docs])
+    rag.ask("Where is the publisher of Mara Quell based?")
+    first, *second = seen
+    assert first[1] > 5 and second  # the first hop judges every retrieved sentence; the bridge was followed
+    assert all(query.startswith("Two Dollar Radio") and count <= 5 for query, count in second)
