@@ -108,11 +108,11 @@ def parse_comparison(question: str) -> Comparison | None:
         return Comparison(options, "count", smaller, counted.group(2))  # type: ignore[arg-type]
     direction = _DIRECTION.search(head)
     if direction is None:
-        if head.split()[0].lower() in ("which", "who", "what", "whose"):
+        if head.split()[:1] and head.split()[0].lower() in ("which", "who", "what", "whose"):
             return Comparison(options, "choice", False, head)  # type: ignore[arg-type]
         return None
     smaller = re.fullmatch(_EARLIER, direction.group(1), re.IGNORECASE) is not None
-    said = _DIRECTION.sub(" ", head).split()
+    said = _DIRECTION.sub(" ", head).split() or [""]
     if re.search(r"\bborn\b", head, re.IGNORECASE) or (_BIRTH.search(head) and said[0].lower() == "who"):
         asked = "born"
     elif _BIRTH.search(head):  # "Which magazine is older": when each began

@@ -121,6 +121,12 @@ def test_other_questions_are_no_comparison(question):
     assert parse_comparison(question) is None
 
 
+@pytest.mark.parametrize("question", ["older who or which", '-- born " or more', ": -- , species or more", "", "?", " or "])
+def test_fragments_parse_without_error(question):
+    comparison = parse_comparison(question)  # found by fuzzing: these once raised IndexError
+    assert comparison is None or all(comparison.options)
+
+
 def _stand_ins(years: dict[str, str], relevance: float = 0.9):
     sentences = {"Erika Jayne": hit(JAYNE, "jayne", "Erika Jayne"), "Marco Da Silva": hit(SILVA, "silva", "Marco Da Silva")}
     asked = []
