@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from rag.rerank import gate_score
-from rag.text import numbers, stem, words
+from rag.text import asks_for_number, holds_number, stem, words
 from rag.types import Evidence, Hit
 
 Retrieve = Callable[[str], Sequence[Hit]]
@@ -44,27 +44,6 @@ def bridge_text(evidence: Evidence) -> str:
     return sentence.text[max(0, start - sentence.start) : max(0, end - sentence.start)].strip()
 
 
-_NUMBER_QUESTION = re.compile(
-    r"^\s*when\b|\b(what|which) (year|date|decade|century)\b|\bhow (many|much|long|old)\b", re.IGNORECASE
-)
-
-
-def asks_for_number(question: str) -> bool:
-    """Whether ``question`` asks for a date, a year, a count, an amount, a duration or an age:
-    an answer with no number in it cannot be the answer."""
-    return bool(_NUMBER_QUESTION.search(question))
-
-
-_TIME_WORDS = frozenset(
-    [
-        *("january", "february", "march", "april", "may", "june", "july", "august"),
-        *("september", "october", "november", "december"),
-        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-        *("today", "tomorrow", "yesterday"),
-        *("thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
-        *("sixty", "seventy", "eighty", "ninety", "thousand", "million", "billion", "trillion", "dozen"),
-    ]
-)
 _WHO_QUESTION = re.compile(r"^\s*who\b|\bby whom\b", re.IGNORECASE)
 _QUOTE_MARKS = "\"“”'‘’«»"
 
@@ -77,7 +56,7 @@ def answers_in_kind(question: str, evidence: Evidence) -> bool:
     'made his big screen debut in "Love Forecast"'). Other answers pass."""
     answer = bridge_text(evidence)
     if asks_for_number(question):
-        return bool(numbers(answer)) or any(w.lower() in _TIME_WORDS for w in words(answer))
+        return holds_number(answer)
     if _WHO_QUESTION.search(question) and evidence.answer_span is not None:
         return not _quoted(evidence)
     return True

@@ -128,6 +128,35 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+_NUMBER_QUESTION = re.compile(
+    r"^\s*when\b|\b(what|which) (year|date|decade|century)\b|\bhow (many|much|long|old)\b", re.IGNORECASE
+)
+
+
+def asks_for_number(question: str) -> bool:
+    """Whether ``question`` asks for a date, a year, a count, an amount, a duration or an age:
+    an answer with no number in it cannot be the answer."""
+    return bool(_NUMBER_QUESTION.search(question))
+
+
+_TIME_WORDS = frozenset(
+    [
+        *("january", "february", "march", "april", "may", "june", "july", "august"),
+        *("september", "october", "november", "december"),
+        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        *("today", "tomorrow", "yesterday"),
+        *("thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
+        *("sixty", "seventy", "eighty", "ninety", "thousand", "million", "billion", "trillion", "dozen"),
+        *("sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "twentieth", "thirtieth"),
+        *("fortieth", "fiftieth", "hundredth"),
+    ]
+)
+def holds_number(text: str) -> bool:
+    """Whether ``text`` holds a number, a number word, a month or a day: what an answer to a
+    question that :func:`asks_for_number` must hold ("Monday" answers "When do the talks resume?")."""
+    return bool(numbers(text)) or any(w.lower() in _TIME_WORDS for w in words(text))
+
+
 def negated(text: str) -> bool:
     """Whether the text contains a negation word."""
     lowered = text.lower().replace("’", "'")

@@ -11,11 +11,11 @@ import pytest
 from rag.answering import ExtractiveAnswerer
 from rag.hops import (
     answers_in_kind,
-    asks_for_number,
     bridge_text,
     follow_bridges,
     hop_question,
 )
+from rag.text import asks_for_number
 from rag.types import Evidence, Hit, Sentence
 
 NOVEL = "Her first novel was published by Two Dollar Radio in 2010."

@@ -50,6 +50,30 @@ def test_long_candidates_are_cut_and_spans_stay_inside_the_candidate(tokenizer):
     assert (start, end) == (pair.offsets[3][0], pair.offsets[5][1])
 
 
+def test_a_span_that_must_hold_a_flagged_token_is_the_best_one_that_does(tokenizer):
+    from rag.reader import _number_tokens
+
+    text = "The house founded on the thirtieth day by Eric Obenauf."
+    (pair,) = encode_pairs(tokenizer, "When was it founded?", [Candidate(text)])
+    flags = _number_tokens(text, pair)
+    # Every word piece of "thirtieth" is flagged ("##ieth" alone says nothing), nothing else.
+    word = (text.index("thirtieth"), text.index("thirtieth") + len("thirtieth"))
+    flagged = [(a, b) for (a, b), f in zip(pair.offsets, flags) if f]
+    assert flagged and all(word[0] <= a < b <= word[1] for a, b in flagged)
+    assert len(flagged) == sum(word[0] <= a < word[1] for a, _ in pair.offsets)
+    logits = np.full(len(pair.input_ids), -5.0)
+    name = text.index("Eric")
+    first = next(k for k, (a, _) in enumerate(pair.offsets) if a == name)
+    last = next(k for k, (_, b) in enumerate(pair.offsets) if b == name + len("Eric Obenauf"))
+    starts, ends = logits.copy(), logits.copy()
+    starts[pair.candidate_start + first], ends[pair.candidate_start + last] = 10.0, 10.0
+    assert text[slice(*best_span(starts, ends, pair)[:2])] == "Eric Obenauf"
+    start, end, _ = best_span(starts, ends, pair, flags)
+    assert "thirtieth" in text[start:end]
+    # No flagged token at all: the constraint is dropped, not the answer.
+    assert best_span(starts, ends, pair, [False] * len(flags))[:2] == best_span(starts, ends, pair)[:2]
+
+
 def test_the_shipped_weights_are_checked_and_answer(tmp_path):
     manifest = read_manifest(MANIFEST)
     weights = MANIFEST.parent / manifest["file"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rag.errors import ModelError
 from rag.reader.encoding import Candidate, EncodedPair, best_span, encode_pairs
+from rag.text import asks_for_number, holds_number
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 MANIFEST = WEIGHTS_DIR / "reader.json"
@@ -93,7 +94,11 @@ class Reader:
             return []
         logits, starts, ends = self.forward(pairs)
         order = sorted(range(len(pairs)), key=lambda i: -logits[i])[:spans_for]
-        spans = {i: best_span(starts[i], ends[i], pairs[i]) for i in order}
+        wants_number = asks_for_number(question)
+        spans = {
+            i: best_span(starts[i], ends[i], pairs[i], _number_tokens(candidates[i].text, pairs[i]) if wants_number else None)
+            for i in order
+        }
         judgements = []
         for i, logit in enumerate(logits):
             span = spans.get(i)
@@ -131,6 +136,19 @@ class Reader:
                     starts[i] = start[k, :n].numpy()
                     ends[i] = end[k, :n].numpy()
         return logits, starts, ends
+
+
+def _number_tokens(text: str, pair: EncodedPair) -> list[bool]:
+    """Per candidate token, whether the word it is part of is a number, a number word, a month
+    or a day (a word piece alone, "##ieth", says nothing)."""
+    import re
+
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+    flags = []
+    for start, end in pair.offsets:
+        word = next((text[a:b] for a, b in words if a <= start < b), text[start:end])
+        flags.append(holds_number(word))
+    return flags
 
 
 def _sigmoid(x: float) -> float:

@@ -78,12 +78,14 @@ def encode_pairs(tokenizer, question: str, candidates: Sequence[Candidate]) -> l
     return pairs
 
 
-def best_span(start_logits, end_logits, pair: EncodedPair) -> tuple[int, int, float]:
+def best_span(start_logits, end_logits, pair: EncodedPair, must_hold=None) -> tuple[int, int, float]:
     """The highest-scoring answer span inside the candidate: (char start, char end, score).
 
     Scores are start + end logits over candidate tokens with start <= end and at most
     ``MAX_ANSWER_TOKENS`` tokens, as in BERT's SQuAD reader. Logits are per token of the
-    whole pair (numpy arrays or sequences).
+    whole pair (numpy arrays or sequences). ``must_hold`` (a flag per candidate token), when
+    any flag is set, keeps only the spans that hold a flagged token: a question asking for a
+    year gets the best span with a number in it, where the sentence has one.
     """
     import numpy as np
 
@@ -97,6 +99,9 @@ def best_span(start_logits, end_logits, pair: EncodedPair) -> tuple[int, int, fl
     i, j = np.indices((n, n))
     empty = np.array([b <= a for a, b in pair.offsets])
     scores[(j < i) | (j - i >= MAX_ANSWER_TOKENS) | empty[:, None] | empty[None, :]] = -np.inf
+    if must_hold is not None and any(must_hold):
+        held = np.concatenate([[0], np.cumsum(np.asarray(must_hold, dtype="int32"))])
+        scores[held[j + 1] - held[i] <= 0] = -np.inf  # no flagged token within tokens i..j
     flat = int(np.argmax(scores))
     s, e = divmod(flat, n)
     return pair.offsets[s][0], pair.offsets[e][1], float(scores[s, e])
