@@ -72,6 +72,25 @@ def _quoted(evidence: Evidence) -> bool:
     return bool(before) and before in _QUOTE_MARKS and bool(after) and after in _QUOTE_MARKS
 
 
+def names_something(text: str) -> bool:
+    """Whether ``text`` names something a second hop can follow: a word that is capitalised or
+    not a number or date word ("Boston Beer Company", "Super Bowl 50"), not "2005", "in 1979"
+    or "September 2010"."""
+    return any(
+        not holds_number(w) and not re.fullmatch(r"\d+(s|th|st|nd|rd)", w) and (w[:1].isupper() or w.lower() not in _FILLER)
+        for w in words(text)
+    )
+
+
+_FILLER = frozenset(
+    [
+        *("in", "on", "at", "the", "of", "by", "from", "to", "about", "around", "since", "until", "and", "or", "s"),
+        *("year", "years", "month", "months", "week", "weeks", "day", "days", "hour", "hours", "decade", "decades"),
+        *("century", "centuries", "ad", "bc"),
+    ]
+)
+
+
 def hop_question(question: str, bridge: Evidence) -> str:
     """The question for a second hop: the words of ``question`` that the bridge sentence (with
     its title) does not already say, then the bridge's short answer. "When was the company
@@ -103,8 +122,11 @@ def follow_bridges(
     # The first hop's best answer is out of kind: the sentence it came from is the bridge.
     for bridge in evidence[: 1 if in_kind else bridges]:
         followed = bridge_text(bridge)
-        # A short answer the query already names leads nowhere new; one already followed, nowhere else.
+        # A short answer the query already names leads nowhere new; one already followed, nowhere
+        # else; a date or a number is no thing with facts of its own to follow.
         if not followed or followed.lower() in query.lower() or followed.lower() in followed_already:
+            continue
+        if not names_something(followed):
             continue
         followed_already.add(followed.lower())
         bridge_id = bridge.hit.sentence.sentence_id

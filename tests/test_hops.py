@@ -14,6 +14,7 @@ from rag.hops import (
     bridge_text,
     follow_bridges,
     hop_question,
+    names_something,
 )
 from rag.text import asks_for_number
 from rag.types import Evidence, Hit, Sentence
@@ -60,7 +61,7 @@ def test_a_chain_that_clears_the_threshold_leads_with_its_bridge():
 
     evidence = follow_bridges("Where is the publisher based?", first_hop, retrieve, rerank, threshold=0.8, bridges=2)
 
-    assert queries == ["Two Dollar Radio Where is the publisher based?", "1981 Where is the publisher based?"]
+    assert queries == ["Two Dollar Radio Where is the publisher based?"]  # "1981" names nothing to follow
     # The bridge sentence itself is not judged again; each new sentence is judged with the bridge as its context.
     assert (BASED, NOVEL) in seen and (NOVEL, NOVEL) not in seen
     answer, bridge, rest = evidence
@@ -139,6 +140,37 @@ def test_a_who_question_is_not_answered_in_kind_by_a_title_in_quotation_marks(se
     evidence = judged(hit(sentence, "doc", start=7), 0.9, short)
     assert answers_in_kind("Who directed the film in which he made his debut?", evidence) is in_kind
     assert answers_in_kind("What was his debut film?", evidence)  # a title may answer a what-question
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Boston Beer Company", True),
+        ("Super Bowl 50", True),
+        ("Columbus, Ohio", True),
+        ("2005", False),
+        ("in 1979", False),
+        ("September 2010", False),
+        ("the 1990s", False),
+        ("two years", False),
+    ],
+)
+def test_only_a_short_answer_that_names_something_is_a_bridge(text, names):
+    assert names_something(text) is names
+
+
+def test_a_date_is_not_followed_as_a_bridge():
+    # "2005" as a bridge once led to "Mara Quell is an American author born in 1979", judged
+    # with "...founded in 2005 by Eric Obenauf" as context, for "In what year was Eric Obenauf born?".
+    founded = hit("Two Dollar Radio was founded in 2005 by Eric Obenauf.", "radio")
+    queries = []
+
+    def retrieve(query):
+        queries.append(query)
+        return [hit(BASED, "radio", 100)]
+
+    follow_bridges("In what year was Eric Obenauf born?", [judged(founded, 0.3, "2005")], retrieve, lambda a, q, h: [], 0.8, 5)
+    assert queries == []
 
 
 def test_the_hop_question_keeps_what_the_bridge_leaves_unsaid_and_names_the_bridge():
