@@ -288,3 +288,27 @@ def test_a_second_hop_hands_the_reader_only_the_feature_scorers_best_bridge_k(tm
     first, *second = seen
     assert first[1] > 5 and second  # the first hop judges every retrieved sentence; the bridge was followed
     assert all(query.startswith("Two Dollar Radio") and count <= 5 for query, count in second)
+
+
+@pytest.mark.real
+def test_the_real_reader_does_not_follow_a_date_to_someone_elses_birth_year(tmp_path):
+    from rag.config import load_settings
+    from rag.pipeline import Rag
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "quell.txt").write_text(
+        "Title: Mara Quell\n-----\nMara Quell is an American author born in 1979 in Portland. "
+        f"{NOVEL} It was selected as one of the best books of the year.\n",
+        "utf-8",
+    )
+    (docs / "radio.txt").write_text(
+        "Title: Two Dollar Radio\n-----\nTwo Dollar Radio is an independent publishing house founded in 2005 "
+        f"by Eric Obenauf and Eliza Wood. {BASED} It also produces films.\n",
+        "utf-8",
+    )
+    rag = Rag(load_settings(Path(__file__).resolve().parents[1] / "rag.toml", store_dir=tmp_path / "store"))
+    rag.ingest([docs])
+    # Nothing says when Eric Obenauf was born; "1979" is Mara Quell's birth year.
+    assert rag.ask("In what year was Eric Obenauf born?").abstained
+    assert rag.ask("Where is the house that published Mara Quell's first novel based?").short_answer.text == "Columbus, Ohio"
