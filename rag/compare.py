@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from rag.hops import bridge_text
 from rag.rerank import gate_score
 from rag.text import stem, words
 from rag.types import Evidence, Hit
@@ -73,13 +74,12 @@ class Comparison:
         amount = _AMOUNT.search(short_answer)
         if amount:
             return int(amount.group(0).replace(",", ""))
-        spelled = [w.lower() for w in words(short_answer) if w.lower() in _COUNT_WORDS or w.lower() == "single"]
-        if not spelled:
-            return None
-        return 1 if spelled[0] == "single" else int(stem(spelled[0]))
-
-
-_COUNT_WORDS = frozenset(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred"])
+        for word in words(short_answer):
+            if word.lower() == "single":
+                return 1
+            if stem(word).isdigit():  # a number word: "two" stems to "2"
+                return int(stem(word))
+        return None
 
 
 def parse_comparison(question: str) -> Comparison | None:
@@ -197,8 +197,6 @@ def _judged(option: str, comparison: Comparison, retrieve: Retrieve, rerank: Rer
 def _measured(option: str, comparison: Comparison, retrieve: Retrieve, rerank: Rerank, threshold: float):
     """(value, evidence) of the best sentence naming ``option`` whose short answer holds the
     year or count compared, over ``threshold``; None when there is none."""
-    from rag.hops import bridge_text
-
     for evidence in _judged(option, comparison, retrieve, rerank):
         if gate_score(evidence) < threshold:
             break

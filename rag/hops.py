@@ -124,31 +124,27 @@ def follow_bridges(
         followed = bridge_text(bridge)
         # A short answer the query already names leads nowhere new; one already followed, nowhere
         # else; a date or a number is no thing with facts of its own to follow.
-        if not followed or followed.lower() in query.lower() or followed.lower() in followed_already:
+        lowered = followed.lower()
+        if not followed or lowered in query.lower() or lowered in followed_already or not names_something(followed):
             continue
-        if not names_something(followed):
-            continue
-        followed_already.add(followed.lower())
+        followed_already.add(lowered)
         bridge_id = bridge.hit.sentence.sentence_id
-        forms = [(hop_question(query, bridge), False)] if in_kind else [(f"{followed} {query}", True)]
-        for second, as_asked in forms:
-            hits = [h for h in retrieve(second) if h.sentence.sentence_id != bridge_id]
-            if not hits:
-                continue
-            originals = {h.sentence.sentence_id: h for h in hits}
-            if as_asked:  # the reader reads the question as asked, the bridge sentence as context
-                judged = rerank(None, second, [replace(h, context=bridge.hit.sentence.text) for h in hits])
-            else:
-                judged = rerank(second, second, hits)
-            if in_kind:
-                judged = [e for e in judged if answers_in_kind(query, e)]
-            if not judged:
-                continue
-            top = judged[0]
-            confidence = gate_score(top)
-            if confidence >= threshold and (best is None or confidence > best[0]):
-                answer = replace(top, hit=originals[top.hit.sentence.sentence_id], bridge=bridge.hit)
-                best = (confidence, answer, bridge)
+        second = hop_question(query, bridge) if in_kind else f"{followed} {query}"
+        hits = [h for h in retrieve(second) if h.sentence.sentence_id != bridge_id]
+        if not hits:
+            continue
+        originals = {h.sentence.sentence_id: h for h in hits}
+        if in_kind:  # the reader reads the hop question, each sentence in its own context
+            judged = [e for e in rerank(second, second, hits) if answers_in_kind(query, e)]
+        else:  # the reader reads the question as asked, the bridge sentence as context
+            judged = rerank(None, second, [replace(h, context=bridge.hit.sentence.text) for h in hits])
+        if not judged:
+            continue
+        top = judged[0]
+        confidence = gate_score(top)
+        if confidence >= threshold and (best is None or confidence > best[0]):
+            answer = replace(top, hit=originals[top.hit.sentence.sentence_id], bridge=bridge.hit)
+            best = (confidence, answer, bridge)
     if best is None:
         return list(evidence)
     _, answer, bridge = best

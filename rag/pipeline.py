@@ -261,7 +261,8 @@ class Rag:
         """Answer ``question`` from the indexed documents, every sentence cited and verified.
 
         The stages, in order: condense a follow-up into a retrieval query -> retrieve ->
-        rerank -> (when the best evidence is under the gate) follow bridges to a second hop ->
+        rerank -> (a comparison: one reading per option; else, when the best evidence is under
+        the gate or its short answer not of the kind asked, follow bridges to a second hop) ->
         gate (abstain on weak evidence) -> compose -> cite -> verify -> abstain if nothing
         survives. ``answerer`` names the composer (default: the configured one);
         ``on_token`` receives generated text as it streams (LLM answerer only); the returned
@@ -289,36 +290,36 @@ class Rag:
         # Evidence whose file is missing or changed never wins over live evidence.
         files = self.source_files
         evidence, stale = live_evidence(ranked, files)
-        # A second hop when the best evidence is under the gate, or when its short answer is not
-        # of the kind asked for (no number where a date or count is asked: the sentence names
-        # what leads to the answer, "She resigned to become a lobbyist for Boston Beer Company.").
+
+        def retrieve_answers(asked: str):
+            return answer_like(retriever.retrieve(asked))
+
+        def judge(asked: str, retrieval_query: str, found):
+            return live_evidence(self.reranker.rerank(asked, retrieval_query, found, index.term_idf), files)[0]
+
         compared = []
         if self.settings.comparisons:
             compared = compare(
-                query,
-                lambda asked: answer_like(retriever.retrieve(asked)),
-                lambda asked, found: live_evidence(self.reranker.rerank(asked, asked, found, index.term_idf), files)[0],
-                self.settings.gate_threshold(),
+                query, retrieve_answers, lambda asked, found: judge(asked, asked, found), self.settings.gate_threshold()
             )
         if compared:
             lead = {e.hit.sentence.sentence_id for e in compared}
             evidence = [*compared, *(e for e in evidence if e.hit.sentence.sentence_id not in lead)]
+        # A second hop when the best evidence is under the gate, or when its short answer is not
+        # of the kind asked for (no number where a date or count is asked: the sentence names
+        # what leads to the answer, "She resigned to become a lobbyist for Boston Beer Company.").
         under_gate = bool(evidence) and gate_score(evidence[0]) < self.settings.gate_threshold()
         out_of_kind = bool(evidence) and not under_gate and not answers_in_kind(query, evidence[0])
         if self.settings.bridges and not compared and (under_gate or out_of_kind):
             evidence = follow_bridges(
                 query,
                 evidence,
-                lambda followed: answer_like(retriever.retrieve(followed)),
-                lambda asked, followed, found: live_evidence(
-                    self.reranker.rerank(
-                        asked or question,
-                        followed,
-                        best_by_features(asked or question, followed, found, index.term_idf, self.settings.bridge_k),
-                        index.term_idf,
-                    ),
-                    files,
-                )[0],
+                retrieve_answers,
+                lambda asked, followed, found: judge(
+                    asked or question,
+                    followed,
+                    best_by_features(asked or question, followed, found, index.term_idf, self.settings.bridge_k),
+                ),
                 self.settings.bridge_threshold,
                 self.settings.bridges,
                 in_kind=out_of_kind,

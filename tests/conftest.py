@@ -63,6 +63,25 @@ def real_rag(tmp_path_factory):
 
 
 @pytest.fixture
+def real_rag_over(tmp_path):
+    """Build a Rag with the real model over small files: ``{"quell.txt": ("Mara Quell", "text")}``
+    becomes a file with that title and text, ingested into a tmp store."""
+    from rag.config import load_settings
+    from rag.pipeline import Rag
+
+    def build(files: dict[str, tuple[str, str]]):
+        docs = tmp_path / "docs"
+        docs.mkdir()
+        for name, (title, text) in files.items():
+            (docs / name).write_text(f"Title: {title}\n-----\n{text}\n", "utf-8")
+        instance = Rag(load_settings(REPO / "rag.toml", store_dir=tmp_path / "store"))
+        instance.ingest([docs])
+        return instance
+
+    return build
+
+
+@pytest.fixture
 def cli_workdir(tmp_path, monkeypatch):
     """A clean working folder for CLI tests: no repo rag.toml, no store env, the hashing embedder."""
     from fakes import HashingEmbedder

@@ -178,19 +178,18 @@ def test_without_a_year_for_each_option_over_the_threshold_nothing_is_compared(y
 
 
 @pytest.mark.real
-def test_the_real_reader_answers_which_came_first_citing_both_sentences(tmp_path):
-    from rag.config import load_settings
+def test_the_real_reader_answers_which_came_first_citing_both_sentences(real_rag_over):
     from rag.pipeline import Rag
 
     exies = "The Exies were an American rock band from Los Angeles, California, formed in 1997."
     diablo = "Circus Diablo is an American rock band, formed in early 2006 by Billy Morrison."
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "exies.txt").write_text(f"Title: The Exies\n-----\n{exies} They released four albums.\n", "utf-8")
-    (docs / "diablo.txt").write_text(f"Title: Circus Diablo\n-----\n{diablo} Its debut album came out in 2007.\n", "utf-8")
-    settings = load_settings(Path(__file__).resolve().parents[1] / "rag.toml", store_dir=tmp_path / "store")
-    rag = Rag(settings)
-    rag.ingest([docs])
+    rag = real_rag_over(
+        {
+            "exies.txt": ("The Exies", f"{exies} They released four albums."),
+            "diablo.txt": ("Circus Diablo", f"{diablo} Its debut album came out in 2007."),
+        }
+    )
+    settings = rag.settings
     answer = rag.ask("Which band was formed first, The Exies or Circus Diablo?")
     assert sorted(c.quote for c in answer.citations) == sorted([exies, diablo])
     short = answer.short_answer

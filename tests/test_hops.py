@@ -198,26 +198,19 @@ def test_an_answer_not_of_the_kind_asked_is_followed_with_the_hop_question_and_a
     assert evidence[0].hit == founded and evidence[0].bridge == resigned and bridge_text(evidence[0]) == "1984"
 
 
+QUELL = f"Mara Quell is an American author born in 1979 in Portland. {NOVEL} It was selected as one of the best books of the year."
+
+
+def radio(founded: str) -> str:
+    return f"Two Dollar Radio is an independent publishing house founded in 2005{founded}. {BASED} It also produces films."
+
+
 @pytest.mark.real
-def test_the_real_reader_follows_a_bridge_and_cites_both_sentences(tmp_path):
-    from rag.config import load_settings
+def test_the_real_reader_follows_a_bridge_and_cites_both_sentences(real_rag_over):
     from rag.pipeline import Rag
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "quell.txt").write_text(
-        "Title: Mara Quell\n-----\nMara Quell is an American author born in 1979 in Portland. "
-        f"{NOVEL} It was selected as one of the best books of the year.\n",
-        "utf-8",
-    )
-    (docs / "radio.txt").write_text(
-        "Title: Two Dollar Radio\n-----\nTwo Dollar Radio is an independent publishing house founded in 2005. "
-        f"{BASED} It also produces films.\n",
-        "utf-8",
-    )
-    settings = load_settings(Path(__file__).resolve().parents[1] / "rag.toml", store_dir=tmp_path / "store")
-    rag = Rag(settings)
-    rag.ingest([docs])
+    rag = real_rag_over({"quell.txt": ("Mara Quell", QUELL), "radio.txt": ("Two Dollar Radio", radio(""))})
+    settings = rag.settings
     question = "In what city is the house that published Mara Quell's first novel?"
     # No single sentence answers: reading one hop only, the gate abstains.
     assert Rag(settings.model_copy(update={"bridges": 0}), embedder=rag.embedder).ask(question).abstained
@@ -232,25 +225,19 @@ def test_the_real_reader_follows_a_bridge_and_cites_both_sentences(tmp_path):
 
 
 @pytest.mark.real
-def test_the_real_reader_follows_an_answer_that_is_not_the_year_asked_for(tmp_path):
-    from rag.config import load_settings
+def test_the_real_reader_follows_an_answer_that_is_not_the_year_asked_for(real_rag_over):
     from rag.pipeline import Rag
 
     resigned = "She resigned to become a lobbyist for Boston Beer Company."
     founded = "The Boston Beer Company is a brewer founded in 1984."
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "reinstein.txt").write_text(
-        "Title: Kathi-Anne Reinstein\n-----\nKathi-Anne Reinstein is a former American state legislator who "
-        f"served in the Massachusetts House of Representatives. {resigned}\n",
-        "utf-8",
+    legislator = "Kathi-Anne Reinstein is a former American state legislator who served in the Massachusetts House of Representatives."
+    rag = real_rag_over(
+        {
+            "reinstein.txt": ("Kathi-Anne Reinstein", f"{legislator} {resigned}"),
+            "beer.txt": ("Boston Beer Company", f"{founded} Its first brand of beer was named Samuel Adams."),
+        }
     )
-    (docs / "beer.txt").write_text(
-        f"Title: Boston Beer Company\n-----\n{founded} Its first brand of beer was named Samuel Adams.\n", "utf-8"
-    )
-    settings = load_settings(Path(__file__).resolve().parents[1] / "rag.toml", store_dir=tmp_path / "store")
-    rag = Rag(settings)
-    rag.ingest([docs])
+    settings = rag.settings
     question = "When was the company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?"
     # One hop: the reader is sure of the sentence that names the company, and answers with its name.
     one_hop = Rag(settings.model_copy(update={"bridges": 0}), embedder=rag.embedder).ask(question)
@@ -291,24 +278,10 @@ def test_a_second_hop_hands_the_reader_only_the_feature_scorers_best_bridge_k(tm
 
 
 @pytest.mark.real
-def test_the_real_reader_does_not_follow_a_date_to_someone_elses_birth_year(tmp_path):
-    from rag.config import load_settings
-    from rag.pipeline import Rag
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "quell.txt").write_text(
-        "Title: Mara Quell\n-----\nMara Quell is an American author born in 1979 in Portland. "
-        f"{NOVEL} It was selected as one of the best books of the year.\n",
-        "utf-8",
+def test_the_real_reader_does_not_follow_a_date_to_someone_elses_birth_year(real_rag_over):
+    rag = real_rag_over(
+        {"quell.txt": ("Mara Quell", QUELL), "radio.txt": ("Two Dollar Radio", radio(" by Eric Obenauf and Eliza Wood"))}
     )
-    (docs / "radio.txt").write_text(
-        "Title: Two Dollar Radio\n-----\nTwo Dollar Radio is an independent publishing house founded in 2005 "
-        f"by Eric Obenauf and Eliza Wood. {BASED} It also produces films.\n",
-        "utf-8",
-    )
-    rag = Rag(load_settings(Path(__file__).resolve().parents[1] / "rag.toml", store_dir=tmp_path / "store"))
-    rag.ingest([docs])
     # Nothing says when Eric Obenauf was born; "1979" is Mara Quell's birth year.
     assert rag.ask("In what year was Eric Obenauf born?").abstained
     assert rag.ask("Where is the house that published Mara Quell's first novel based?").short_answer.text == "Columbus, Ohio"
