@@ -158,9 +158,11 @@ def score(item: HotpotItem, answer: Answer, seconds: float, titles: dict[str, st
     def title_of(path: str) -> str:
         return titles.get(Path(path).name, "")
 
-    # The short answer when the reader found one, else the answer's sentences.
+    # The verdict (yes / no) or the short answer when the answer has one, else its sentences.
     if answer.abstained:
         prediction = ""
+    elif answer.verdict:
+        prediction = answer.verdict
     elif answer.short_answer is not None:
         prediction = answer.short_answer.text
     else:

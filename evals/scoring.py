@@ -106,7 +106,7 @@ def score_answer(item: QAItem, answer: Answer, seconds: float, files: SourceFile
     alce = alce_citation_quality(statements if not answer.abstained else [], supports)
     text = "" if answer.abstained else strip_citation_markers(answer.answer)
     answerable = item.answerable and bool(gold)
-    short = answer.short_answer.text if answer.short_answer and not answer.abstained else ""
+    short = "" if answer.abstained else answer.verdict or (answer.short_answer.text if answer.short_answer else "")
     spans_by_label = {c.label: span for c, span in zip(answer.citations, spans)}
     strong = [s for s in answer.sentences if s.strength == "strong" and not answer.abstained]
     strong_wrong = sum(

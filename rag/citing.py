@@ -115,3 +115,17 @@ def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float) -
     best = evidence[0].relevance if evidence else None
     partial = best is not None and best < strong
     return replace(answer, sentences=tuple(sentences), partial=partial, answer=render(sentences, partial))
+
+
+def with_verdict(answer: Answer, best: Evidence) -> Answer:
+    """The answer with the verdict ``best`` carries (``rag.verdicts``), when both sentences it
+    rests on are cited and verified; else ``answer`` as it is. The text leads with it: "Yes: …",
+    or for a partial answer "The closest the documents come (probably no): …"."""
+    if best.verdict is None or best.bridge is None or answer.abstained:
+        return answer
+    verified = {c.sentence_id for c in answer.citations if c.verified}
+    if not {best.hit.sentence.sentence_id, best.bridge.sentence.sentence_id} <= verified:
+        return answer
+    body = render(answer.sentences)
+    text = f"{PARTIAL_PREFIX[:-1]} (probably {best.verdict}): {body}" if answer.partial else f"{best.verdict.capitalize()}: {body}"
+    return replace(answer, verdict=best.verdict, short_answer=None, answer=text)

@@ -149,7 +149,11 @@ def format_answer(answer) -> str:
     """The short answer first, then the answer's sentences with their marks, then each citation
     with its document, characters and exact quote (or the closest evidence of an abstention)."""
     lines = []
-    if answer.short_answer is not None:
+    if answer.verdict:
+        labels = " and ".join(f"[{c.label}]" for c in answer.citations)
+        label = "Closest answer" if answer.partial else "Answer"
+        lines += [f"{label}: {answer.verdict.capitalize()} (from {labels} together)", ""]
+    elif answer.short_answer is not None:
         label = "Closest words" if answer.partial else "Answer"
         lines += [f"{label}: {normalize_space(answer.short_answer.text)} [{answer.short_answer.label}]", ""]
     if answer.abstained:

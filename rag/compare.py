@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from rag.hops import bridge_text
 from rag.rerank import gate_score
-from rag.text import stem, words
+from rag.text import mentions, stem, words
 from rag.types import Evidence, Hit
 
 Retrieve = Callable[[str], Sequence[Hit]]
@@ -189,8 +189,7 @@ def _chosen(comparison: Comparison, retrieve: Retrieve, rerank: Rerank, threshol
 def _judged(option: str, comparison: Comparison, retrieve: Retrieve, rerank: Rerank) -> list[Evidence]:
     """The reader's evidence for ``option``'s own question, over the sentences that name it."""
     asked = comparison.question_for(option)
-    lowered = option.lower()
-    hits = [h for h in retrieve(asked) if lowered in f"{h.title} {h.sentence.text}".lower()]
+    hits = [h for h in retrieve(asked) if mentions(f"{h.title} {h.sentence.text}", option)]
     return rerank(asked, hits) if hits else []
 
 

@@ -86,6 +86,10 @@ class Settings(BaseModel):
     comparisons: bool = Field(
         default=True, description='answer "which came first, A or B?" from a dated sentence about each (rag.compare)'
     )
+    verdicts: bool = Field(
+        default=True,
+        description='answer "are A and B both X?", "were A and B of the same Y?" yes or no from a sentence about each (rag.verdicts)',
+    )
     max_sources: int = Field(default=3, ge=1, le=10)
     abstain_threshold: float = Field(default=0.47, description="the gate for the features reranker; see README")
     answerer: Literal["extractive", "llm"] = "extractive"

@@ -261,7 +261,7 @@ class Rag:
         """Answer ``question`` from the indexed documents, every sentence cited and verified.
 
         The stages, in order: condense a follow-up into a retrieval query -> retrieve ->
-        rerank -> (a comparison: one reading per option; else, when the best evidence is under
+        rerank -> (a comparison or a yes-or-no question about two things: one reading per option; else, when the best evidence is under
         the gate or its short answer not of the kind asked, follow bridges to a second hop) ->
         gate (abstain on weak evidence) -> compose -> cite -> verify -> abstain if nothing
         survives. ``answerer`` names the composer (default: the configured one);
@@ -273,6 +273,7 @@ class Rag:
         from rag.hops import answers_in_kind, follow_bridges
         from rag.rerank import answer_like, best_by_features, gate_score
         from rag.retrieval import Retriever
+        from rag.verdicts import decide
         from rag.verify import live_evidence, stale_note
 
         question = clean_question(question)
@@ -300,6 +301,10 @@ class Rag:
         compared = []
         if self.settings.comparisons:
             compared = compare(
+                query, retrieve_answers, lambda asked, found: judge(asked, asked, found), self.settings.gate_threshold()
+            )
+        if self.settings.verdicts and not compared:
+            compared = decide(
                 query, retrieve_answers, lambda asked, found: judge(asked, asked, found), self.settings.gate_threshold()
             )
         if compared:
@@ -330,7 +335,7 @@ class Rag:
     def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token) -> Answer:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
         survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence)."""
-        from rag.citing import abstention, cite, short_answer, with_strength
+        from rag.citing import abstention, cite, short_answer, with_strength, with_verdict
         from rag.rerank import gate_score
         from rag.verify import verify_answer
 
@@ -352,7 +357,8 @@ class Rag:
         strong = self.settings.strong_threshold()
         if strong is not None:
             answer = with_strength(answer, evidence, strong)
-        return replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
+        answer = replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
+        return with_verdict(answer, evidence[0])
 
     def document(self, doc_id: str) -> Document | None:
         """A stored document with its text as ingested (cached)."""

@@ -171,3 +171,8 @@ def alias_names(text: str) -> set[str]:
         if any(f" {' '.join(w.lower() for w in words(alias))} " in lowered for alias in group):
             found |= {stem(w) for alias in group for w in words(alias)}
     return found
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether ``text`` holds ``name`` as whole words, in any case: "Bomb" is not in "Time Bombs"."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None

@@ -103,6 +103,8 @@ class Evidence:
     # The other sentence the answer rests on, cited before this one without a strength mark: the
     # sentence a two-hop answer was reached through (rag.hops), or a comparison's other option (rag.compare).
     bridge: Hit | None = None
+    # "yes" or "no" when the answer is a verdict drawn from this sentence and its bridge (rag.verdicts).
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ class Answer:
     warnings: tuple[str, ...] = ()  # e.g. better evidence sits in files that are missing or changed
     short_answer: ShortAnswer | None = None
     partial: bool = False  # the best evidence only comes close: the answer says so
+    verdict: str = ""  # "yes" or "no": drawn from the cited sentences together (rag.verdicts), never a quote
 
     def to_json_text(self) -> str:
         """``to_json`` serialised exactly as ``rag ask --json`` prints it."""
@@ -209,7 +212,9 @@ class Answer:
         if self.abstained:
             return flat(self.answer) + "\n"
         parts = []
-        if self.short_answer is not None and not self.partial:
+        if self.verdict:
+            parts.append(f"*Closest answer: {self.verdict}*" if self.partial else f"**{self.verdict.capitalize()}**")
+        elif self.short_answer is not None and not self.partial:
             parts.append(f"**{flat(self.short_answer.text)}**")
         body = " ".join(
             f"{flat(s.text)}{''.join(f'[^{n}]' for n in s.citations)}" for s in self.sentences
@@ -253,6 +258,7 @@ class Answer:
             ],
             "warnings": list(self.warnings),
             "short_answer": self.short_answer.to_json() if self.short_answer else None,
+            "verdict": self.verdict or None,
             "partial": self.partial,
             "confidence": round(self.confidence, 4),
         }

@@ -64,7 +64,16 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
         return _render_abstention(answer, turn, max_sources)
     titles = {c.label: c.title for c in answer.citations}
     short = ""
-    if answer.short_answer is not None:
+    if answer.verdict:
+        # A verdict is drawn from the cited sentences together: it links to each of them.
+        links = " ".join(cite_link(turn, c.label, title=c.title) for c in answer.citations)
+        label, kind = ("Closest answer", "rag-short rag-short-partial") if answer.partial else ("Answer", "rag-short")
+        short = (
+            f'<p class="{kind}"><span class="rag-short-label">{label}</span> '
+            f'<span class="rag-short-text">{_e(answer.verdict.capitalize())}</span> '
+            f'<span class="rag-verdict-from">from {links} together</span></p>'
+        )
+    elif answer.short_answer is not None:
         # A partial answer's span is only the closest words: it follows the "closest" lead, muted.
         label, kind = ("Closest words", "rag-short rag-short-partial") if answer.partial else ("Answer", "rag-short")
         short = (
