@@ -48,7 +48,15 @@ _WHO_QUESTION = re.compile(r"^\s*who\b|\bby whom\b", re.IGNORECASE)
 _QUOTE_MARKS = "\"“”'‘’«»"
 
 
-def answers_in_kind(question: str, evidence: Evidence) -> bool:
+# "In what city…", "based in what state": a question asking for a place of a given kind.
+_PLACE_QUESTION = re.compile(
+    r"\b(?:what|which)\s+(?:[A-Za-z]+\s+)?(city|town|village|state|country|province|county|region|island)\b", re.IGNORECASE
+)
+
+Describe = Callable[[str], "str | None"]  # a name -> the opening of the document of that title (None: no such document)
+
+
+def answers_in_kind(question: str, evidence: Evidence, describe: Describe | None = None) -> bool:
     """Whether the short answer of ``evidence`` is of the kind ``question`` asks for, as far as
     words can tell: where a date, count or amount is asked for, it holds a number, a number
     word, a month or a day ("Monday" answers "When do the talks resume?"); where a person is
@@ -57,6 +65,13 @@ def answers_in_kind(question: str, evidence: Evidence) -> bool:
     answer = bridge_text(evidence)
     if asks_for_number(question):
         return holds_number(answer)
+    place = _PLACE_QUESTION.search(question)
+    if place and describe is not None and answer:
+        # The title of a document that does not call itself a city where a city is asked for
+        # ("Australian National University", "Philadelphia Eagles"): what leads to the answer.
+        opening = describe(answer)
+        if opening is not None:
+            return stem(place.group(1)) in {stem(w) for w in words(opening)}
     if _WHO_QUESTION.search(question) and evidence.answer_span is not None:
         return not _quoted(evidence)
     return True
@@ -110,6 +125,7 @@ def follow_bridges(
     threshold: float,
     bridges: int,
     in_kind: bool = False,
+    describe: Describe | None = None,
 ) -> list[Evidence]:
     """``evidence`` led by the best two-hop chain that clears ``threshold`` (the chain's answer
     first, with ``bridge`` set, then the bridge's own evidence, then the rest), or ``evidence``
@@ -135,7 +151,7 @@ def follow_bridges(
             continue
         originals = {h.sentence.sentence_id: h for h in hits}
         if in_kind:  # the reader reads the hop question, each sentence in its own context
-            judged = [e for e in rerank(second, second, hits) if answers_in_kind(query, e)]
+            judged = [e for e in rerank(second, second, hits) if answers_in_kind(query, e, describe)]
         else:  # the reader reads the question as asked, the bridge sentence as context
             judged = rerank(None, second, [replace(h, context=bridge.hit.sentence.text) for h in hits])
         if not judged:

@@ -66,6 +66,7 @@ class Rag:
         self._generation = ""
         self._files = None
         self._documents: dict[str, Document | None] = {}
+        self._titles: tuple[object, dict[str, str]] = (None, {})  # (lexical index, lower-case title -> doc id)
         self._lock = threading.RLock()  # lazily built parts and the lexical index
         self._ingest_lock = threading.Lock()  # one ingest at a time; questions are not blocked
 
@@ -314,7 +315,8 @@ class Rag:
         # of the kind asked for (no number where a date or count is asked: the sentence names
         # what leads to the answer, "She resigned to become a lobbyist for Boston Beer Company.").
         under_gate = bool(evidence) and gate_score(evidence[0]) < self.settings.gate_threshold()
-        out_of_kind = bool(evidence) and not under_gate and not answers_in_kind(query, evidence[0])
+        describe = self._opening_by_title(index)
+        out_of_kind = bool(evidence) and not under_gate and not answers_in_kind(query, evidence[0], describe)
         if self.settings.bridges and not compared and (under_gate or out_of_kind):
             evidence = follow_bridges(
                 query,
@@ -328,6 +330,7 @@ class Rag:
                 self.settings.bridge_threshold,
                 self.settings.bridges,
                 in_kind=out_of_kind,
+                describe=describe,
             )
         answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token)
         return replace(answer, ranked=tuple(evidence))
@@ -359,6 +362,25 @@ class Rag:
             answer = with_strength(answer, evidence, strong)
         answer = replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
         return with_verdict(answer, evidence[0])
+
+    def _opening_by_title(self, index, chars: int = 300):
+        """A function from a name to the first ``chars`` characters of the body of the stored
+        document of that title (any case), or None where no document has that title."""
+        with self._lock:
+            if self._titles[0] is not index:  # built once per lexical index
+                by_title: dict[str, str] = {}
+                for doc_id in index.records:
+                    by_title.setdefault(index.records[doc_id].title.lower(), doc_id)
+                self._titles = (index, by_title)
+            by_title = self._titles[1]
+
+        def opening(name: str) -> str | None:
+            lowered = name.strip().lower()
+            doc_id = by_title.get(lowered) or by_title.get(re.sub(r"^the\s+", "", lowered))
+            document = self.document(doc_id) if doc_id else None
+            return None if document is None else document.text[document.body_start : document.body_start + chars]
+
+        return opening
 
     def document(self, doc_id: str) -> Document | None:
         """A stored document with its text as ingested (cached)."""

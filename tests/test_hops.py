@@ -285,3 +285,50 @@ def test_the_real_reader_does_not_follow_a_date_to_someone_elses_birth_year(real
     # Nothing says when Eric Obenauf was born; "1979" is Mara Quell's birth year.
     assert rag.ask("In what year was Eric Obenauf born?").abstained
     assert rag.ask("Where is the house that published Mara Quell's first novel based?").short_answer.text == "Columbus, Ohio"
+
+
+OPENINGS = {
+    "australian national university": "The Australian National University (ANU) is a national research university located in Canberra.",
+    "pittsburgh": "Pittsburgh is a city in the Commonwealth of Pennsylvania.",
+}
+
+
+def describe(name: str) -> str | None:
+    return OPENINGS.get(name.lower())
+
+
+@pytest.mark.parametrize(
+    ("short", "in_kind"),
+    [
+        ("Australian National University", False),  # a document that does not call itself a city
+        ("Pittsburgh", True),  # one that does
+        ("Canberra", True),  # no document of that title: words cannot tell
+    ],
+)
+def test_a_place_question_is_not_answered_in_kind_by_a_document_that_is_no_such_place(short, in_kind):
+    sentence = hit(f"Toad Hall is a residential hall in {short}, it was opened in 1974.", "toad")
+    question = "Toad Hall is a residential hall in a university located in what Australian city?"
+    assert answers_in_kind(question, judged(sentence, 0.9, short), describe) is in_kind
+    assert answers_in_kind(question, judged(sentence, 0.9, short))  # nothing to describe: in kind
+    assert answers_in_kind("Who founded Toad Hall?", judged(sentence, 0.9, short), describe)  # no place asked
+
+
+@pytest.mark.real
+def test_the_real_reader_follows_a_university_to_its_city(real_rag_over):
+    from rag.pipeline import Rag
+
+    hall = "Toad Hall is a residential hall in Australian National University, it was opened in 1974."
+    anu = "The Australian National University (ANU) is a national research university located in Canberra, the capital of Australia."
+    rag = real_rag_over(
+        {
+            "toad.txt": ("Toad Hall", f"{hall} It houses about 500 students."),
+            "anu.txt": ("Australian National University", f"{anu} It was founded in 1946."),
+        }
+    )
+    question = "Toad Hall is a residential hall in a university located in what Australian city?"
+    one_hop = Rag(rag.settings.model_copy(update={"bridges": 0}), embedder=rag.embedder).ask(question)
+    assert one_hop.short_answer is None or "Canberra" not in one_hop.short_answer.text
+    answer = rag.ask(question)
+    assert [c.quote for c in answer.citations] == [hall, anu]
+    short = answer.short_answer
+    assert short.text == "Canberra" and Path(short.path).read_text("utf-8")[short.start : short.end] == "Canberra"
