@@ -143,7 +143,10 @@ def parse_yes_no(question: str) -> YesNo | None:
     found = _BOTH_BEFORE.match(text)
     if found:
         second, asked = _leading_name(found.group("rest"))
-        return _made(found.group("a"), second, "both", asked)
+        tokens = second.split()
+        while not asked and len(tokens) > 1 and nations(tokens[-1]):  # "…and Neil Jordan American"
+            asked = tokens.pop()
+        return _made(found.group("a"), " ".join(tokens), "both", asked)
     return None
 
 
@@ -159,7 +162,7 @@ def _made(first: str, second: str, test: str, asked: str, verb: str = "") -> Yes
 
 def _is_name(text: str) -> bool:
     """A name: its first word capitalised (or a number), no more than eight words."""
-    tokens = text.split()
+    tokens = text.strip("\"'“”‘’").split()
     return 0 < len(tokens) <= 8 and (tokens[0][0].isupper() or tokens[0][0].isdigit())
 
 
@@ -169,7 +172,8 @@ def _leading_name(text: str) -> tuple[str, str]:
     tokens = text.split()
     end = 0
     for k, token in enumerate(tokens):
-        if token[0].isupper() or token[0].isdigit():
+        bare = token.strip("\"'“”‘’") or token
+        if bare[0].isupper() or bare[0].isdigit():
             end = k + 1
         elif token.lower() not in _NAME_LINKS:
             break

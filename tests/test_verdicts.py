@@ -32,6 +32,8 @@ def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
         ("Are Christopher Nolan and Sathish Kalathil both film directors?", ("Christopher Nolan", "Sathish Kalathil"), "both", "film directors", "What is Christopher Nolan?"),
         ("Are both magazines, the Woman's Viewpoint and Pick Me Up, British publications?", ("Woman's Viewpoint", "Pick Me Up"), "both", "British publications", "What is Woman's Viewpoint?"),
         ("Are both Cypress and Ajuga genera?", ("Cypress", "Ajuga"), "both", "genera", "What is Cypress?"),
+        ("Are both Jim McBride and Neil Jordan American?", ("Jim McBride", "Neil Jordan"), "both", "American", "What is Jim McBride?"),
+        ('Are both "Cooking Light" and "Vibe" magazines?', ("Cooking Light", "Vibe"), "both", "magazines", "What is Cooking Light?"),
         ("Are Frozen and Escape from the Dark both animated features?", ("Frozen", "Escape from the Dark"), "both", "animated features", "What is Frozen?"),
         ("Were Scott Derrickson and Ed Wood of the same nationality?", ("Scott Derrickson", "Ed Wood"), "same", "nationality", "What nationality is Scott Derrickson?"),
         ("Are Marian Gold and Jung Eun-ji members of the same band?", ("Marian Gold", "Jung Eun-ji"), "same", "band", "What band is Marian Gold a member of?"),
@@ -61,6 +63,7 @@ def test_a_yes_or_no_question_about_two_things_gives_its_options_its_test_and_a_
         "Are the talks and the ceasefire both over?",  # no names
         "Are Medici and Medici both board games?",  # one option twice
         "Are both",
+        "Are both Jim McBride and Neil Jordan?",  # nothing asked of them
         "Were and the same ?",
         "",
     ],
