@@ -90,6 +90,10 @@ class Settings(BaseModel):
         default=True,
         description='answer "are A and B both X?", "were A and B of the same Y?" yes or no from a sentence about each (rag.verdicts)',
     )
+    in_common: bool = Field(
+        default=True,
+        description='answer "Both A and B were released by what label?", "What do A and B have in common?" from a sentence about each, where the two agree (rag.shared)',
+    )
     max_sources: int = Field(default=3, ge=1, le=10)
     abstain_threshold: float = Field(default=0.47, description="the gate for the features reranker; see README")
     answerer: Literal["extractive", "llm"] = "extractive"

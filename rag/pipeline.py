@@ -274,6 +274,7 @@ class Rag:
         from rag.hops import answers_in_kind, follow_bridges
         from rag.rerank import answer_like, best_by_features, gate_score
         from rag.retrieval import Retriever
+        from rag.shared import shared
         from rag.verdicts import decide
         from rag.verify import live_evidence, stale_note
 
@@ -306,6 +307,10 @@ class Rag:
             )
         if self.settings.verdicts and not compared:
             compared = decide(
+                query, retrieve_answers, lambda asked, found: judge(asked, asked, found), self.settings.gate_threshold()
+            )
+        if self.settings.in_common and not compared:
+            compared = shared(
                 query, retrieve_answers, lambda asked, found: judge(asked, asked, found), self.settings.gate_threshold()
             )
         if compared:

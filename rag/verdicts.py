@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from rag.hops import bridge_text
 from rag.rerank import gate_score
-from rag.text import STOPWORDS, mentions, stem, words
+from rag.text import content_terms, mentions, stem, words
 from rag.types import Evidence, Hit
 
 Retrieve = Callable[[str], Sequence[Hit]]
@@ -126,7 +126,12 @@ def _singular(verb: str) -> str:
 
 def nations(text: str) -> set[str]:
     """The nations the nationality words of ``text`` name ("Hungarian-Austrian": two)."""
-    return {_NATIONS[m.group(1).lower()] for m in _NATION_WORDS.finditer(text)}
+    return {nation for nation, _ in nation_spans(text)}
+
+
+def nation_spans(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """Each nationality word of ``text``: the nation it names and where it stands."""
+    return [(_NATIONS[m.group(1).lower()], m.span(1)) for m in _NATION_WORDS.finditer(text)]
 
 
 def parse_yes_no(question: str) -> YesNo | None:
@@ -153,7 +158,7 @@ def parse_yes_no(question: str) -> YesNo | None:
 def _made(first: str, second: str, test: str, asked: str, verb: str = "") -> YesNo | None:
     options = tuple(re.sub(r"^(the|a|an)\s+", "", o.strip(" ,\"'“”‘’"), flags=re.IGNORECASE) for o in (first, second))
     asked = asked.strip(" ,")
-    if not all(options) or options[0].lower() == options[1].lower() or not _content(asked):
+    if not all(options) or options[0].lower() == options[1].lower() or not content_terms(asked):
         return None
     if not all(_is_name(o) for o in options):
         return None
@@ -178,11 +183,6 @@ def _leading_name(text: str) -> tuple[str, str]:
         elif token.lower() not in _NAME_LINKS:
             break
     return " ".join(tokens[:end]), " ".join(tokens[end:])
-
-
-def _content(text: str) -> list[str]:
-    """The stems of ``text``'s words that say something (no stop words, no "both")."""
-    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
 
 
 def decide(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float) -> list[Evidence]:
@@ -226,12 +226,12 @@ def _verdict(asked: YesNo, a: Evidence, b: Evidence) -> str | None:
             return "yes" if found[0] & found[1] else "no"
         if any(not (f & wanted) for f in found):
             return "no"
-        rest = _content(_NATION_WORDS.sub(" ", asked.asked))
+        rest = content_terms(_NATION_WORDS.sub(" ", asked.asked))
         return "yes" if all(_holds(e, rest) for e in (a, b)) else None
     if asked.test == "both":
-        wanted_words = _content(asked.asked)
+        wanted_words = content_terms(asked.asked)
         return "yes" if all(_holds(e, wanted_words) for e in (a, b)) else None
-    values = [set(_content(bridge_text(e))) for e in (a, b)]
+    values = [set(content_terms(bridge_text(e))) for e in (a, b)]
     if not all(values):
         return None
     if values[0] <= values[1] or values[1] <= values[0]:
