@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from rag.hops import bridge_text
 from rag.rerank import gate_score
-from rag.text import mentions, stem, words
+from rag.text import content_terms, mentions, stem, words
 from rag.types import Evidence, Hit
 
 Retrieve = Callable[[str], Sequence[Hit]]
@@ -176,7 +176,7 @@ def _chosen(comparison: Comparison, retrieve: Retrieve, rerank: Rerank, threshol
     best sentence clears ``threshold`` and beats the other option's by ``CHOICE_MARGIN``."""
     best = []
     for option in comparison.options:
-        judged = _judged(option, comparison, retrieve, rerank)
+        judged = read_option(option, comparison.question_for(option), retrieve, rerank)
         if not judged:
             return None
         best.append(judged[0])
@@ -186,17 +186,24 @@ def _chosen(comparison: Comparison, retrieve: Retrieve, rerank: Rerank, threshol
     return gate_score(a) > gate_score(b), a, b
 
 
-def _judged(option: str, comparison: Comparison, retrieve: Retrieve, rerank: Rerank) -> list[Evidence]:
-    """The reader's evidence for ``option``'s own question, over the sentences that name it."""
-    asked = comparison.question_for(option)
+def read_option(option: str, asked: str, retrieve: Retrieve, rerank: Rerank) -> list[Evidence]:
+    """The reader's evidence for the question ``asked`` about ``option``, best first, over the
+    retrieved sentences that name the option (in the sentence or its title, as whole words)."""
     hits = [h for h in retrieve(asked) if mentions(f"{h.title} {h.sentence.text}", option)]
     return rerank(asked, hits) if hits else []
+
+
+def answers_agree(first: Evidence, second: Evidence) -> bool:
+    """Whether two short answers say the same, as far as words can tell: the content words of
+    one hold the other's ("New York" and "New York City"); no short answer agrees with nothing."""
+    one, other = (set(content_terms(bridge_text(e))) for e in (first, second))
+    return bool(one) and bool(other) and (one <= other or other <= one)
 
 
 def _measured(option: str, comparison: Comparison, retrieve: Retrieve, rerank: Rerank, threshold: float):
     """(value, evidence) of the best sentence naming ``option`` whose short answer holds the
     year or count compared, over ``threshold``; None when there is none."""
-    for evidence in _judged(option, comparison, retrieve, rerank):
+    for evidence in read_option(option, comparison.question_for(option), retrieve, rerank):
         if gate_score(evidence) < threshold:
             break
         value = comparison.value(bridge_text(evidence))

@@ -17,24 +17,19 @@ sentence for one option, answers that differ) leaves the ordinary evidence as it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from rag.hops import bridge_text
+from rag.compare import Rerank, Retrieve, answers_agree, read_option
+from rag.nationality import nation_spans
 from rag.rerank import gate_score
-from rag.text import content_terms, mentions
-from rag.types import Evidence, Hit
-from rag.verdicts import nation_spans
-
-Retrieve = Callable[[str], Sequence[Hit]]
-Rerank = Callable[[str, Sequence[Hit]], list[Evidence]]  # (reader's question, hits) -> evidence
+from rag.text import leading_name
+from rag.types import Evidence
 
 # "What do E. B. White and Dan Masterson have in common?"
 _IN_COMMON = re.compile(r"^what\s+(?:do|did|does)\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+(?:have|share)\s+in\s+common$", re.IGNORECASE)
 # "Both Never Cry Wolf and Big Hero 6 films were released by what label?"
 _BOTH_WHAT = re.compile(r"^both\s+(?P<a>.+?)\s+and\s+(?P<rest>.+?\b(?:what|which|who|whom|when|where)\b.*)$", re.IGNORECASE)
 CANDIDATES = 3  # sentences per option whose answers may agree
-_NAME_LINKS = frozenset("of the von van de da del der di du la le y & 's from in on for at".split())
 
 
 @dataclass(frozen=True)
@@ -58,18 +53,10 @@ def parse_shared(question: str) -> Shared | None:
         return _made(found.group("a"), found.group("b"))
     found = _BOTH_WHAT.match(text)
     if found:
-        tokens = found.group("rest").split()
-        end = 0
-        for k, token in enumerate(tokens):  # the second name: capitalised words and the small ones between
-            bare = token.strip("\"'“”‘’") or token
-            if bare[0].isupper() or bare[0].isdigit():
-                end = k + 1
-            elif token.lower() not in _NAME_LINKS:
-                break
-        rest = " ".join(tokens[end:])
-        if not end or not rest:
+        second, rest = leading_name(found.group("rest"))
+        if not second or not rest:
             return None
-        return _made(found.group("a"), " ".join(tokens[:end]), "{} " + rest + "?")
+        return _made(found.group("a"), second, "{} " + rest + "?")
     return None
 
 
@@ -93,9 +80,7 @@ def shared(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float) 
         return []
     found = []
     for option in asked.options:
-        question_for = asked.question_for(option)
-        hits = [h for h in retrieve(question_for) if mentions(f"{h.title} {h.sentence.text}", option)]
-        judged = [e for e in (rerank(question_for, hits) if hits else [])[:CANDIDATES] if gate_score(e) >= threshold]
+        judged = [e for e in read_option(option, asked.question_for(option), retrieve, rerank)[:CANDIDATES] if gate_score(e) >= threshold]
         if not judged:
             return []
         found.append(judged)
@@ -116,7 +101,4 @@ def _agreed(asked: Shared, a: Evidence, b: Evidence) -> tuple[int, int] | None:
             if nation in theirs:
                 return sentence.start + start, sentence.start + end
         return None
-    first, second = (set(content_terms(bridge_text(e))) for e in (a, b))
-    if first and second and (first <= second or second <= first):
-        return b.answer_span
-    return None
+    return b.answer_span if answers_agree(a, b) else None

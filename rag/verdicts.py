@@ -25,54 +25,15 @@ ordinary evidence as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from rag.compare import Rerank, Retrieve, answers_agree, read_option
 from rag.hops import bridge_text
+from rag.nationality import NATION_WORDS, nations
 from rag.rerank import gate_score
-from rag.text import content_terms, mentions, stem, words
-from rag.types import Evidence, Hit
+from rag.text import content_terms, leading_name, stem, words
+from rag.types import Evidence
 
-Retrieve = Callable[[str], Sequence[Hit]]
-Rerank = Callable[[str, Sequence[Hit]], list[Evidence]]  # (reader's question, hits) -> evidence
-
-# Nationality words, each with the nation it names (a nation's several words share one key).
-_NATIONS: dict[str, str] = {
-    **{w: w for w in """
-        afghan albanian algerian andorran angolan argentine argentinian armenian australian austrian
-        azerbaijani bahamian bahraini bangladeshi barbadian belarusian belgian belizean beninese
-        bhutanese bolivian bosnian botswanan brazilian bruneian bulgarian burmese burundian
-        cambodian cameroonian canadian chadian chilean chinese colombian congolese croatian cuban
-        cypriot czech danish djiboutian dominican dutch ecuadorian egyptian emirati eritrean estonian
-        ethiopian fijian filipino finnish french gabonese gambian georgian german ghanaian greek
-        grenadian guatemalan guinean guyanese haitian honduran hungarian icelandic indian
-        indonesian iranian iraqi irish israeli italian ivorian jamaican japanese jordanian kazakh
-        kenyan korean kosovar kuwaiti kyrgyz laotian latvian lebanese liberian libyan lithuanian
-        luxembourgish macedonian malagasy malawian malaysian maldivian malian maltese mauritanian
-        mauritian mexican moldovan monegasque mongolian montenegrin moroccan mozambican namibian
-        nepalese nicaraguan nigerian nigerien norwegian omani pakistani palestinian panamanian
-        paraguayan peruvian polish portuguese qatari romanian russian rwandan salvadoran samoan
-        saudi senegalese serbian singaporean slovak slovenian somali spanish sudanese
-        surinamese swazi swedish swiss syrian taiwanese tajik tanzanian thai togolese tongan
-        trinidadian tunisian turkish turkmen ugandan ukrainian uruguayan uzbek venezuelan
-        vietnamese yemeni zambian zimbabwean
-        soviet yugoslav prussian bavarian
-    """.split()},
-    "american": "american",
-    "british": "british",
-    "english": "british",
-    "scottish": "british",
-    "welsh": "british",
-    "new zealand": "new zealand",
-    "south african": "south african",
-    "puerto rican": "puerto rican",
-    "costa rican": "costa rican",
-    "sri lankan": "sri lankan",
-}
-_NATION_WORDS = re.compile(
-    r"\b(" + "|".join(sorted((re.escape(w) for w in _NATIONS), key=len, reverse=True)) + r")\b(?![-\s]language)",
-    re.IGNORECASE,
-)
 _NATIONALITY = frozenset(["nationality", "nationalities", "citizenship", "country of origin", "origin", "nation"])
 
 _AUX = r"(?:are|were|is|was|do|did|does|have|had)"
@@ -84,8 +45,6 @@ _BOTH_AFTER = re.compile(rf"^{_AUX}\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+both\s+(?P
 _BOTH_BEFORE = re.compile(rf"^{_AUX}\s+both\s+(?P<a>.+?)\s+and\s+(?P<rest>.+)$", re.IGNORECASE)
 # "Were Scott Derrickson and Ed Wood of the same nationality?", "…members of the same band?"
 _SAME = re.compile(rf"^{_AUX}\s+(?:both\s+)?(?P<a>.+?)\s+and\s+(?P<rest>.+?)\s*\bthe same\s+(?P<asked>[\w\s-]+?)$", re.IGNORECASE)
-# Words a name may hold in lower case ("Géza von Cziffra", "Escape from the Dark").
-_NAME_LINKS = frozenset("of the von van de da del der di du la le y and & 's from in on for at".split())
 
 
 @dataclass(frozen=True)
@@ -124,22 +83,12 @@ def _singular(verb: str) -> str:
     return f"{'an' if one[0].lower() in 'aeiou' else 'a'} {one} {rest}"
 
 
-def nations(text: str) -> set[str]:
-    """The nations the nationality words of ``text`` name ("Hungarian-Austrian": two)."""
-    return {nation for nation, _ in nation_spans(text)}
-
-
-def nation_spans(text: str) -> list[tuple[str, tuple[int, int]]]:
-    """Each nationality word of ``text``: the nation it names and where it stands."""
-    return [(_NATIONS[m.group(1).lower()], m.span(1)) for m in _NATION_WORDS.finditer(text)]
-
-
 def parse_yes_no(question: str) -> YesNo | None:
     """The yes-or-no question about two things ``question`` asks, or None."""
     text = " ".join(question.strip().rstrip("?").split())
     found = _SAME.match(text)
     if found:
-        second, verb = _leading_name(found.group("rest"))
+        second, verb = leading_name(found.group("rest"))
         verb = re.sub(r"^both\s+", "", verb, flags=re.IGNORECASE)
         return _made(found.group("a"), second, "same", found.group("asked"), verb)
     found = _BOTH_CLASS.match(text) or _BOTH_AFTER.match(text)
@@ -147,7 +96,7 @@ def parse_yes_no(question: str) -> YesNo | None:
         return _made(found.group("a"), found.group("b"), "both", found.group("asked"))
     found = _BOTH_BEFORE.match(text)
     if found:
-        second, asked = _leading_name(found.group("rest"))
+        second, asked = leading_name(found.group("rest"))
         tokens = second.split()
         while not asked and len(tokens) > 1 and nations(tokens[-1]):  # "…and Neil Jordan American"
             asked = tokens.pop()
@@ -171,20 +120,6 @@ def _is_name(text: str) -> bool:
     return 0 < len(tokens) <= 8 and (tokens[0][0].isupper() or tokens[0][0].isdigit())
 
 
-def _leading_name(text: str) -> tuple[str, str]:
-    """The name ``text`` begins with (capitalised words, and the small words between them), and
-    the rest: "Jung Eun-ji members of" -> ("Jung Eun-ji", "members of")."""
-    tokens = text.split()
-    end = 0
-    for k, token in enumerate(tokens):
-        bare = token.strip("\"'“”‘’") or token
-        if bare[0].isupper() or bare[0].isdigit():
-            end = k + 1
-        elif token.lower() not in _NAME_LINKS:
-            break
-    return " ".join(tokens[:end]), " ".join(tokens[end:])
-
-
 def decide(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float) -> list[Evidence]:
     """The evidence for a yes-or-no ``question`` about two things: the first option's sentence
     carrying the verdict, with the second's as its ``bridge``, then the second's; empty when
@@ -195,24 +130,16 @@ def decide(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float) 
         return []
     found = []
     for option in asked.options:
-        judged = _best(option, asked, retrieve, rerank, threshold)
-        if judged is None:
+        judged = read_option(option, asked.question_for(option), retrieve, rerank)
+        if not judged or gate_score(judged[0]) < threshold:
             return []
-        found.append(judged)
+        found.append(judged[0])
     a, b = found
     verdict = _verdict(asked, a, b)
     if verdict is None:
         return []
     lead = replace(b, answer_span=None, bridge=a.hit, verdict=verdict, confidence=min(gate_score(a), gate_score(b)))
     return [lead, a]
-
-
-def _best(option: str, asked: YesNo, retrieve: Retrieve, rerank: Rerank, threshold: float) -> Evidence | None:
-    """The reader's best sentence naming ``option`` for its own question, over ``threshold``."""
-    question = asked.question_for(option)
-    hits = [h for h in retrieve(question) if mentions(f"{h.title} {h.sentence.text}", option)]
-    judged = rerank(question, hits) if hits else []
-    return judged[0] if judged and gate_score(judged[0]) >= threshold else None
 
 
 def _verdict(asked: YesNo, a: Evidence, b: Evidence) -> str | None:
@@ -226,17 +153,15 @@ def _verdict(asked: YesNo, a: Evidence, b: Evidence) -> str | None:
             return "yes" if found[0] & found[1] else "no"
         if any(not (f & wanted) for f in found):
             return "no"
-        rest = content_terms(_NATION_WORDS.sub(" ", asked.asked))
+        rest = content_terms(NATION_WORDS.sub(" ", asked.asked))
         return "yes" if all(_holds(e, rest) for e in (a, b)) else None
     if asked.test == "both":
         wanted_words = content_terms(asked.asked)
         return "yes" if all(_holds(e, wanted_words) for e in (a, b)) else None
-    values = [set(content_terms(bridge_text(e))) for e in (a, b)]
-    if not all(values):
-        return None
-    if values[0] <= values[1] or values[1] <= values[0]:
+    if answers_agree(a, b):
         return "yes"
-    return "no" if not values[0] & values[1] else None
+    values = [set(content_terms(bridge_text(e))) for e in (a, b)]
+    return "no" if all(values) and not values[0] & values[1] else None
 
 
 def _holds(evidence: Evidence, stems: list[str]) -> bool:

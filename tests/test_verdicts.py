@@ -11,7 +11,8 @@ import pytest
 
 from rag.citing import with_verdict
 from rag.types import Answer, AnswerSentence, Citation, Evidence, Hit, Sentence
-from rag.verdicts import decide, nations, parse_yes_no
+from rag.nationality import nations
+from rag.verdicts import decide, parse_yes_no
 
 
 def hit(text: str, doc: str, title: str = "") -> Hit:
