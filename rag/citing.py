@@ -119,9 +119,12 @@ def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float) -
 
 def with_verdict(answer: Answer, best: Evidence) -> Answer:
     """The answer with the verdict ``best`` carries (``rag.verdicts``), when both sentences it
-    rests on are cited and verified; else ``answer`` as it is. The text leads with it: "Yes: …",
-    or for a partial answer "The closest the documents come (probably no): …"."""
+    rests on are cited and verified and the answer says nothing but those quotes (words an LLM
+    wrote could say otherwise); else ``answer`` as it is. The text leads with it: "Yes: …", or
+    for a partial answer "The closest the documents come (probably no): …"."""
     if best.verdict is None or best.bridge is None or answer.abstained:
+        return answer
+    if not answer.sentences or not all(s.verbatim for s in answer.sentences):
         return answer
     verified = {c.sentence_id for c in answer.citations if c.verified}
     if not {best.hit.sentence.sentence_id, best.bridge.sentence.sentence_id} <= verified:

@@ -6,6 +6,7 @@ last test."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -156,7 +157,8 @@ def _answer(partial: bool = False, verified: bool = True) -> tuple[Answer, Evide
         Citation(n, h.sentence.sentence_id, h.sentence.doc_id, h.path, h.title, h.sentence.start, h.sentence.end, h.sentence.text, verified)
         for n, h in ((1, NOLAN), (2, KALATHIL))
     )
-    sentences = (AnswerSentence(NOLAN.sentence.text, (1,), verified), AnswerSentence(KALATHIL.sentence.text, (2,), verified))
+    reason = "verbatim" if verified else ""
+    sentences = (AnswerSentence(NOLAN.sentence.text, (1,), verified, reason), AnswerSentence(KALATHIL.sentence.text, (2,), verified, reason))
     answer = Answer("Are Christopher Nolan and Sathish Kalathil both film directors?", "…", False, sentences, citations, partial=partial)
     return answer, lead
 
@@ -216,3 +218,10 @@ def test_an_option_is_named_by_whole_words_only():
     assert mentions("The Bomb (film) The Bomb is a 2011 film.", "Bomb")
     assert not mentions("Time Bombs Time Bombs is a 2008 Canadian film.", "Bomb")  # once read as "The Bomb"
     assert mentions("Géza von Cziffra was a director.", "GÉZA VON CZIFFRA") and mentions("the U.S. Army", "U.S.")
+
+
+def test_a_verdict_is_not_put_before_words_that_are_not_the_quotes_themselves():
+    answer, lead = _answer()
+    # An LLM's own sentence, checked as supported but not verbatim, could say the opposite.
+    written = replace(answer, sentences=(replace(answer.sentences[0], reason="supported"), answer.sentences[1]))
+    assert with_verdict(written, lead).verdict == ""
