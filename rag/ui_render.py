@@ -66,7 +66,7 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
     short = ""
     if answer.verdict:
         # A verdict is drawn from the cited sentences together: it links to each of them.
-        links = " ".join(cite_link(turn, c.label, title=c.title) for c in answer.citations)
+        links = " and ".join(cite_link(turn, c.label, title=c.title) for c in answer.citations)
         label, kind = ("Closest answer", "rag-short rag-short-partial") if answer.partial else ("Answer", "rag-short")
         short = (
             f'<p class="{kind}"><span class="rag-short-label">{label}</span> '
@@ -345,6 +345,7 @@ a.rag-cite:hover, a.rag-cite:focus { background: var(--color-accent-soft); text-
 .rag-short { margin: 0 0 0.35em; font-size: 1.12em; font-weight: 700; }
 .rag-short-label { font-size: 0.7em; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em;
   color: var(--body-text-color-subdued); margin-right: 0.3em; }
+.rag-verdict-from { font-weight: 400; font-size: 0.9em; color: var(--body-text-color-subdued); }
 .rag-short-partial { font-size: 0.95em; font-weight: 600; color: var(--body-text-color-subdued); }
 .rag-partial-lead { margin: 0 0 0.2em; font-weight: 600; color: #92400e; }
 .rag-tools { margin-top: 0.3em; font-size: 0.85em; }
