@@ -16,8 +16,8 @@ Then the verdict, only where the two sentences settle it:
   answers the reader found ("Jiangxi", "Jiangsu"): "yes" when one's words hold the other's
   ("New York" and "New York City"), "no" when they share no word.
 
-The verdict rides on the first option's sentence (``Evidence.verdict``; no short answer: a
-verdict is no span of any file), with the other option's sentence as the one it also rests on
+The verdict rides on the second option's sentence (``Evidence.verdict``; no short answer: a
+verdict is no span of any file), with the first option's sentence as the one it also rests on
 (``bridge``), so the answer cites both, in the question's order. Anything less leaves the
 ordinary evidence as it was.
 """
@@ -121,8 +121,8 @@ def _is_name(text: str) -> bool:
 
 
 def decide(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float) -> list[Evidence]:
-    """The evidence for a yes-or-no ``question`` about two things: the first option's sentence
-    carrying the verdict, with the second's as its ``bridge``, then the second's; empty when
+    """The evidence for a yes-or-no ``question`` about two things: the second option's sentence
+    carrying the verdict, with the first's as its ``bridge``, then the first's; empty when
     ``question`` is no such question or the sentences do not settle it. Each option's sentence
     must clear ``threshold`` for its own question."""
     asked = parse_yes_no(question)
