@@ -1,13 +1,15 @@
-"""Deterministic stand-ins for the embedding model, for tests where the model is not the point."""
+"""Deterministic stand-ins for the embedding model, for tests where the model is not the point,
+and for the retrieved hits and the reader's evidence that the stages after retrieval read."""
 
 from __future__ import annotations
 
-import zlib
 import re
+import zlib
 
 import numpy as np
 
 from rag.text import content_terms
+from rag.types import Evidence, Hit, Sentence
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -55,3 +57,19 @@ TALKS = (
     "German Defence Minister Boris Pistorius urged caution about the guarantees.\n"
     "He warned that guarantees without strong participation would lack credibility.\n"
 )
+
+
+def hit(text: str, doc: str, title: str = "", *, start: int = 10, context: str = "") -> Hit:
+    """A retrieved sentence of document ``doc`` at characters ``start`` to ``start + len(text)``."""
+    sentence = Sentence(f"{doc}-{start}", doc, 0, start, start + len(text), text)
+    return Hit(sentence, 1.0, title=title, path=f"/docs/{doc}.txt", context=context)
+
+
+def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
+    """``h`` as the reader judged it: ``relevance`` (also its score and confidence) and the short
+    answer ``short``, found in the sentence (none when empty)."""
+    span = None
+    if short:
+        at = h.sentence.text.index(short)
+        span = (h.sentence.start + at, h.sentence.start + at + len(short))
+    return Evidence(h, relevance, span, relevance)

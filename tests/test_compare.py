@@ -7,25 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import hit, judged
 
 from rag.compare import compare, parse_comparison
 from rag.hops import bridge_text
-from rag.types import Evidence, Hit, Sentence
 
 JAYNE = "Erika Jayne (born July 10, 1971) is an American singer."
 SILVA = "Marco Da Silva (born 1977) is a dancer who first performed in 1971."
-
-
-def hit(text: str, doc: str, title: str = "") -> Hit:
-    return Hit(Sentence(f"{doc}-0", doc, 0, 10, 10 + len(text), text), 1.0, title=title, path=f"/docs/{doc}.txt")
-
-
-def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
-    span = None
-    if short:
-        at = h.sentence.text.index(short)
-        span = (h.sentence.start + at, h.sentence.start + at + len(short))
-    return Evidence(h, relevance, span, relevance)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import hit, judged
 
 from rag.answering import ExtractiveAnswerer
 from rag.hops import (
@@ -17,24 +18,10 @@ from rag.hops import (
     names_something,
 )
 from rag.text import asks_for_number
-from rag.types import Evidence, Hit, Sentence
 
 NOVEL = "Her first novel was published by Two Dollar Radio in 2010."
 BASED = "The house is based in Columbus, Ohio."
 OTHER = "The league was founded in 1981."
-
-
-def hit(text: str, doc: str, start: int = 0, title: str = "", context: str = "") -> Hit:
-    sentence = Sentence(f"{doc}-{start}", doc, 0, start, start + len(text), text)
-    return Hit(sentence, 1.0, title=title, path=f"/docs/{doc}.txt", context=context)
-
-
-def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
-    span = None
-    if short:
-        offset = h.sentence.text.index(short)
-        span = (h.sentence.start + offset, h.sentence.start + offset + len(short))
-    return Evidence(h, relevance, span, relevance)
 
 
 def test_bridge_text_is_the_short_answer_inside_the_sentence():
@@ -167,7 +154,7 @@ def test_a_date_is_not_followed_as_a_bridge():
 
     def retrieve(query):
         queries.append(query)
-        return [hit(BASED, "radio", 100)]
+        return [hit(BASED, "radio", start=100)]
 
     follow_bridges("In what year was Eric Obenauf born?", [judged(founded, 0.3, "2005")], retrieve, lambda a, q, h: [], 0.8, 5)
     assert queries == []
@@ -181,8 +168,8 @@ def test_the_hop_question_keeps_what_the_bridge_leaves_unsaid_and_names_the_brid
 
 def test_an_answer_not_of_the_kind_asked_is_followed_with_the_hop_question_and_a_chain_must_be_in_kind():
     resigned = hit("She resigned to become a lobbyist for Boston Beer Company.", "kar", title="Kathi-Anne Reinstein")
-    founded, brewed = hit("The Boston Beer Company is a brewer founded in 1984.", "bbc"), hit("It brews Samuel Adams.", "bbc", 60)
-    elsewhere = hit("Reinstein served in the Massachusetts House.", "kar", 200, title="Kathi-Anne Reinstein")
+    founded, brewed = hit("The Boston Beer Company is a brewer founded in 1984.", "bbc"), hit("It brews Samuel Adams.", "bbc", start=60)
+    elsewhere = hit("Reinstein served in the Massachusetts House.", "kar", start=200, title="Kathi-Anne Reinstein")
     # Only the best evidence, whose answer is out of kind, is the bridge: the second is not followed.
     first_hop = [judged(resigned, 0.95, "Boston Beer Company"), judged(elsewhere, 0.6, "Massachusetts House")]
     asked = "When was the company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?"

@@ -7,22 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import hit, judged
 
 from rag.hops import bridge_text
 from rag.shared import parse_shared, shared
-from rag.types import Evidence, Hit, Sentence
-
-
-def hit(text: str, doc: str, title: str = "") -> Hit:
-    return Hit(Sentence(f"{doc}-{len(text)}", doc, 0, 10, 10 + len(text), text), 1.0, title=title, path=f"/docs/{doc}.txt")
-
-
-def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
-    span = None
-    if short:
-        at = h.sentence.text.index(short)
-        span = (h.sentence.start + at, h.sentence.start + at + len(short))
-    return Evidence(h, relevance, span, relevance)
+from rag.types import Evidence
 
 
 @pytest.mark.parametrize(

@@ -9,23 +9,12 @@ import json
 from dataclasses import replace
 
 import pytest
+from fakes import hit, judged
 
 from rag.citing import with_verdict
-from rag.types import Answer, AnswerSentence, Citation, Evidence, Hit, Sentence
 from rag.nationality import nations
+from rag.types import Answer, AnswerSentence, Citation, Evidence
 from rag.verdicts import decide, parse_yes_no
-
-
-def hit(text: str, doc: str, title: str = "") -> Hit:
-    return Hit(Sentence(f"{doc}-0", doc, 0, 10, 10 + len(text), text), 1.0, title=title, path=f"/docs/{doc}.txt")
-
-
-def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
-    span = None
-    if short:
-        at = h.sentence.text.index(short)
-        span = (h.sentence.start + at, h.sentence.start + at + len(short))
-    return Evidence(h, relevance, span, relevance)
 
 
 @pytest.mark.parametrize(
