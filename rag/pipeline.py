@@ -300,43 +300,39 @@ class Rag:
         def judge(asked: str, retrieval_query: str, found):
             return live_evidence(self.reranker.rerank(asked, retrieval_query, found, index.term_idf), files)[0]
 
+        # A question about two named things ("which came first, A or B?", "are A and B both X?",
+        # "both A and B … what?") is read once per option; the first reading that settles it leads.
+        gate = self.settings.gate_threshold()
         compared = []
-        if self.settings.comparisons:
-            compared = compare(
-                query, retrieve_answers, lambda asked, found: judge(asked, asked, found), self.settings.gate_threshold()
-            )
-        if self.settings.verdicts and not compared:
-            compared = decide(
-                query, retrieve_answers, lambda asked, found: judge(asked, asked, found), self.settings.gate_threshold()
-            )
-        if self.settings.in_common and not compared:
-            compared = shared(
-                query, retrieve_answers, lambda asked, found: judge(asked, asked, found), self.settings.gate_threshold()
-            )
+        readings = ((compare, self.settings.comparisons), (decide, self.settings.verdicts), (shared, self.settings.in_common))
+        for read_pair, enabled in readings:
+            if enabled and not compared:
+                compared = read_pair(query, retrieve_answers, lambda asked, found: judge(asked, asked, found), gate)
         if compared:
             lead = {e.hit.sentence.sentence_id for e in compared}
             evidence = [*compared, *(e for e in evidence if e.hit.sentence.sentence_id not in lead)]
         # A second hop when the best evidence is under the gate, or when its short answer is not
         # of the kind asked for (no number where a date or count is asked: the sentence names
         # what leads to the answer, "She resigned to become a lobbyist for Boston Beer Company.").
-        under_gate = bool(evidence) and gate_score(evidence[0]) < self.settings.gate_threshold()
-        describe = self._opening_by_title(index)
-        out_of_kind = bool(evidence) and not under_gate and not answers_in_kind(query, evidence[0], describe)
-        if self.settings.bridges and not compared and (under_gate or out_of_kind):
-            evidence = follow_bridges(
-                query,
-                evidence,
-                retrieve_answers,
-                lambda asked, followed, found: judge(
-                    asked or question,
-                    followed,
-                    best_by_features(asked or question, followed, found, index.term_idf, self.settings.bridge_k),
-                ),
-                self.settings.bridge_threshold,
-                self.settings.bridges,
-                in_kind=out_of_kind,
-                describe=describe,
-            )
+        if self.settings.bridges and evidence and not compared:
+            describe = self._opening_by_title(index)
+            under_gate = gate_score(evidence[0]) < gate
+            out_of_kind = not under_gate and not answers_in_kind(query, evidence[0], describe)
+            if under_gate or out_of_kind:
+                evidence = follow_bridges(
+                    query,
+                    evidence,
+                    retrieve_answers,
+                    lambda asked, followed, found: judge(
+                        asked or question,
+                        followed,
+                        best_by_features(asked or question, followed, found, index.term_idf, self.settings.bridge_k),
+                    ),
+                    self.settings.bridge_threshold,
+                    self.settings.bridges,
+                    in_kind=out_of_kind,
+                    describe=describe,
+                )
         answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token)
         return replace(answer, ranked=tuple(evidence))
 
