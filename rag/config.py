@@ -54,6 +54,11 @@ class Settings(BaseModel):
         default=0.8, ge=0, le=1, description="the reader's share in the combined reranker's confidence, which the gate reads"
     )
     rerank_k: int = Field(default=16, ge=1, description="retrieved sentences the reader judges (the feature scorer's best)")
+    reader_first: int = Field(
+        default=4,
+        ge=1,
+        description="the reader judges the rerank_k this many at a time, best by features first, and stops where no later one could lead (combined reranker)",
+    )
     reader_preselect: Literal["features", "fused"] = Field(
         default="features", description="which k the reader judges: the best by feature score, or the first fused"
     )

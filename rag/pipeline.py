@@ -422,7 +422,14 @@ def make_reranker(settings: Settings):
         if settings.reranker == "reader":
             preselect = FeatureReranker() if settings.reader_preselect == "features" else None
             return ReaderReranker(reader, settings.rerank_k, preselect)
-        return CombinedReranker(reader, FeatureReranker(), settings.rerank_k, settings.combine_weight, settings.gate_weight)
+        return CombinedReranker(
+            reader,
+            FeatureReranker(),
+            settings.rerank_k,
+            settings.combine_weight,
+            settings.gate_weight,
+            first=settings.reader_first,
+        )
     raise InputError(f"unknown reranker {settings.reranker!r}; use features, reader or combined")
 
 

@@ -11,6 +11,7 @@ reranker that produced it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from rag.text import content_terms, names
@@ -130,25 +131,64 @@ class CombinedReranker:
     ``k`` best of them, blended: ``weight * relevance + (1 - weight) * features`` orders the
     evidence, ``gate_weight * relevance + (1 - gate_weight) * features`` is its confidence
     (the gate leans more on the reader than the order does: in rag eval that separated
-    answerable from unanswerable questions best); the reader's short answer is kept."""
+    answerable from unanswerable questions best); the reader's short answer is kept.
+
+    The reader judges the best by features ``first`` at a time, and stops where no later one
+    could lead: a sentence's blended score is at most ``weight + (1 - weight) * features``
+    (relevance is at most 1), so once the best blended score reaches that bound for the next
+    sentence by features, no later one can overtake it. The lead and its confidence are then
+    what judging all ``k`` gives. Short answers are kept for the ``SPANS_FOR`` most relevant of
+    the sentences judged, so the lead has the short answer judging all gives it, or one where
+    that gave none (more relevant sentences went unjudged). The sentences left unjudged follow, scored
+    by their share of features alone (their least possible blend), with no relevance, so none
+    of them is cited beside the lead (a further sentence needs a blend of at least
+    ``reader_extra_threshold``).
+    """
 
     name = "combined"
 
-    def __init__(self, reader, features: FeatureReranker, k: int = 20, weight: float = 0.4, gate_weight: float = 0.8):
+    def __init__(
+        self,
+        reader,
+        features: FeatureReranker,
+        k: int = 20,
+        weight: float = 0.4,
+        gate_weight: float = 0.8,
+        first: int | None = None,
+    ):
         self.reader = ReaderReranker(reader, k)
         self.features = features
         self.k = k
         self.weight = weight
         self.gate_weight = gate_weight
+        self.first = k if first is None else max(1, first)
 
     def rerank(self, question: str, query: str, hits: Sequence[Hit], idf: Idf) -> list[Evidence]:
         by_features = self.features.rerank(question, query, hits, idf)[: self.k]
-        features = {e.hit.sentence.sentence_id: e.score for e in by_features}
-        judged = self.reader.judge(question, [e.hit for e in by_features])
-        blended = []
-        for e in judged:
-            feature = features[e.hit.sentence.sentence_id]
-            score = self.weight * e.score + (1 - self.weight) * feature
-            confidence = self.gate_weight * e.score + (1 - self.gate_weight) * feature
-            blended.append(Evidence(e.hit, score, e.answer_span, e.score, confidence=confidence))
+        blended: list[Evidence] = []
+        judged = 0
+        while judged < len(by_features):
+            batch = by_features[judged : judged + self.first]
+            for e, found in zip(batch, self._judged_in_order(question, batch)):
+                score = self.weight * found.score + (1 - self.weight) * e.score
+                confidence = self.gate_weight * found.score + (1 - self.gate_weight) * e.score
+                blended.append(Evidence(e.hit, score, found.answer_span, found.score, confidence=confidence))
+            judged += len(batch)
+            if judged < len(by_features):
+                bound = self.weight + (1 - self.weight) * by_features[judged].score
+                if max(e.score for e in blended) >= bound:
+                    break
+        if judged > self.first:  # short answers for the best SPANS_FOR of all judged, as one batch gives them
+            from rag.reader import SPANS_FOR
+
+            spanned = sorted(blended, key=lambda e: -e.relevance)[SPANS_FOR:]
+            keep = {e.hit.sentence.sentence_id for e in blended} - {e.hit.sentence.sentence_id for e in spanned}
+            blended = [e if e.hit.sentence.sentence_id in keep else replace(e, answer_span=None) for e in blended]
+        for e in by_features[judged:]:
+            blended.append(Evidence(e.hit, (1 - self.weight) * e.score, confidence=(1 - self.gate_weight) * e.score))
         return sorted(blended, key=lambda e: (-e.score, e.hit.sentence.sentence_id))
+
+    def _judged_in_order(self, question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+        """The reader's evidence for these, in the order given."""
+        by_id = {e.hit.sentence.sentence_id: e for e in self.reader.judge(question, [e.hit for e in evidence])}
+        return [by_id[e.hit.sentence.sentence_id] for e in evidence]
