@@ -193,10 +193,17 @@ def read_option(option: str, asked: str, retrieve: Retrieve, rerank: Rerank) -> 
     return rerank(asked, hits) if hits else []
 
 
-def answers_agree(first: Evidence, second: Evidence) -> bool:
+def answer_terms(evidence: Evidence, ignore: Sequence[str] = ()) -> set[str]:
+    """The content words of the short answer of ``evidence``, less ``ignore`` (the kind asked
+    for: "province" in "Jiangsu province" says nothing about which)."""
+    return set(content_terms(bridge_text(evidence))) - set(ignore)
+
+
+def answers_agree(first: Evidence, second: Evidence, ignore: Sequence[str] = ()) -> bool:
     """Whether two short answers say the same, as far as words can tell: the content words of
-    one hold the other's ("New York" and "New York City"); no short answer agrees with nothing."""
-    one, other = (set(content_terms(bridge_text(e))) for e in (first, second))
+    one hold the other's ("New York" and "New York City"), words in ``ignore`` aside; no short
+    answer agrees with nothing."""
+    one, other = (answer_terms(e, ignore) for e in (first, second))
     return bool(one) and bool(other) and (one <= other or other <= one)
 
 

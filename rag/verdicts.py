@@ -27,8 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.compare import Rerank, Retrieve, answers_agree, read_option
-from rag.hops import bridge_text
+from rag.compare import Rerank, Retrieve, answer_terms, answers_agree, read_option
 from rag.nationality import NATION_WORDS, nations
 from rag.rerank import gate_score
 from rag.text import content_terms, leading_name, stem, words
@@ -158,9 +157,10 @@ def _verdict(asked: YesNo, a: Evidence, b: Evidence) -> str | None:
     if asked.test == "both":
         wanted_words = content_terms(asked.asked)
         return "yes" if all(_holds(e, wanted_words) for e in (a, b)) else None
-    if answers_agree(a, b):
+    kind = content_terms(asked.asked)
+    if answers_agree(a, b, kind):
         return "yes"
-    values = [set(content_terms(bridge_text(e))) for e in (a, b)]
+    values = [answer_terms(e, kind) for e in (a, b)]
     return "no" if all(values) and not values[0] & values[1] else None
 
 

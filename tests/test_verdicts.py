@@ -114,7 +114,14 @@ def test_the_two_sentences_settle_yes_or_no_or_nothing(question, first, second, 
 
 @pytest.mark.parametrize(
     ("first", "second", "verdict"),
-    [("Jiangsu province", "Jiangxi province", None), ("Jiangsu", "Jiangxi", "no"), ("New York", "New York City", "yes"), ("Louisiana", "Louisiana", "yes")],
+    [
+        ("Jiangsu province", "Jiangxi province", "no"),  # the kind asked for tells them neither apart nor together
+        ("northern Jiangsu", "northern Jiangxi", None),  # any other shared word leaves it unsettled
+        ("Jiangsu", "Jiangxi", "no"),
+        ("New York", "New York City", "yes"),
+        ("Louisiana", "Louisiana", "yes"),
+        ("Louisiana", "Louisiana province", "yes"),
+    ],
 )
 def test_the_same_place_is_read_from_the_short_answers(first, second, verdict):
     nantong = hit(f"Nantong is a prefecture-level city in {first}, China.", "nantong", "Nantong")
