@@ -14,7 +14,7 @@ import pytest
 
 from rag.embedding import load_tokenizer, packaged_model_path
 from rag.errors import ModelError
-from rag.reader import MANIFEST, Candidate, Reader, read_manifest
+from rag.reader import MANIFEST, Candidate, Reader, asked_noun, read_manifest, with_asked_noun
 from rag.reader.encoding import MAX_CANDIDATE_TOKENS, best_span, encode_pairs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,6 +72,38 @@ def test_a_span_that_must_hold_a_flagged_token_is_the_best_one_that_does(tokeniz
     assert "thirtieth" in text[start:end]
     # No flagged token at all: the constraint is dropped, not the answer.
     assert best_span(starts, ends, pair, [False] * len(flags))[:2] == best_span(starts, ends, pair)[:2]
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("He was associated with members of what crime family?", ("crime", "family")),
+        ("In what city is the foundation based?", ("city",)),
+        ("Which university has a second campus?", ("university",)),
+        ("What is the name of the band?", ()),
+        ("Which Queensland politician did he serve?", ()),
+        ("Who founded it?", ()),
+    ],
+)
+def test_the_asked_noun_is_the_lower_case_words_after_what_or_which(question, noun):
+    assert asked_noun(question) == noun
+
+
+@pytest.mark.parametrize(
+    ("text", "short", "asked", "extended"),
+    [
+        ("namely the DeCavalcante crime family of Newark", "DeCavalcante", ("crime", "family"), "DeCavalcante crime family"),
+        ("the Gambino family of New York", "Gambino", ("crime", "family"), "Gambino family"),
+        ("offices in New York City and Little Rock", "New York", ("city",), "New York City"),
+        ("economic and reconstruction issues were discussed", "economic and reconstruction", ("issue",), "economic and reconstruction issues"),
+        ("the city of Canberra", "Canberra", ("city",), "Canberra"),  # the sentence does not go on with it
+        ("Canberra citywide", "Canberra", ("city",), "Canberra"),  # a whole word only
+    ],
+)
+def test_a_short_answer_takes_in_the_asked_noun_where_the_sentence_goes_on_with_it(text, short, asked, extended):
+    start = text.index(short)
+    a, b = with_asked_noun(text, start, start + len(short), asked)
+    assert text[a:b] == extended
 
 
 def test_the_shipped_weights_are_checked_and_answer(tmp_path):

@@ -6,6 +6,7 @@ loads on first use.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,6 +100,9 @@ class Reader:
             i: best_span(starts[i], ends[i], pairs[i], _number_tokens(candidates[i].text, pairs[i]) if wants_number else None)
             for i in order
         }
+        asked = asked_noun(question)
+        if asked:  # "members of what crime family?": "DeCavalcante" + " crime family"
+            spans = {i: (*with_asked_noun(candidates[i].text, span[0], span[1], asked), span[2]) for i, span in spans.items()}
         judgements = []
         for i, logit in enumerate(logits):
             span = spans.get(i)
@@ -138,11 +142,41 @@ class Reader:
         return logits, starts, ends
 
 
+_AUXILIARY = frozenset("is was were are be been did does do has have had can could will would should may might".split())
+_ASKED = re.compile(r"\b(?:what|which)\s+((?:[a-z]+\s+){0,2}[a-z]+)", re.IGNORECASE)
+
+
+def asked_noun(question: str) -> tuple[str, ...]:
+    """The lower-case words of the thing a "what/which <noun>" question asks for ("members of what
+    crime family?" -> ("crime", "family")), up to the first auxiliary verb; () when none."""
+    match = _ASKED.search(question)
+    if not match or not match.group(1)[:1].islower():
+        return ()
+    taken = []
+    for word in match.group(1).split():
+        if word.lower() in _AUXILIARY or not word.islower():
+            break
+        taken.append(word)
+    return tuple(taken)
+
+
+def with_asked_noun(text: str, start: int, end: int, asked: Sequence[str]) -> tuple[int, int]:
+    """The span ``start:end`` of ``text`` extended over the asked noun where the sentence goes on
+    with it ("the DeCavalcante" + " crime family" for "what crime family"): the answer's name
+    includes its kind. Tries the whole noun phrase, then its last word."""
+    if end <= start or not asked:
+        return start, end
+    for tail in (asked, asked[-1:]):
+        pattern = r"\s+" + r"\s+".join(re.escape(w) + ("s?" if i == len(tail) - 1 else "") for i, w in enumerate(tail)) + r"\b"
+        match = re.match(pattern, text[end:], re.IGNORECASE)
+        if match:
+            return start, end + match.end()
+    return start, end
+
+
 def _number_tokens(text: str, pair: EncodedPair) -> list[bool]:
     """Per candidate token, whether the word it is part of is a number, a number word, a month
     or a day (a word piece alone, "##ieth", says nothing)."""
-    import re
-
     words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
     flags = []
     for start, end in pair.offsets:
