@@ -110,7 +110,11 @@ class ReaderReranker:
         return self.judge(question, hits[: self.k])
 
     def judge(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
-        """The reader's evidence for exactly these hits, best first. The reader reads the
+        """The reader's evidence for exactly these hits, best first."""
+        return sorted(self.judge_in_order(question, hits), key=lambda e: (-e.score, e.hit.sentence.sentence_id))
+
+    def judge_in_order(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
+        """The reader's evidence for exactly these hits, in their order. The reader reads the
         question as asked, not the retrieval query a follow-up was condensed into: each
         candidate's own context (title, previous sentence) says who "he" is, and the borrowed
         topic made it refuse a third of the follow-ups in rag eval (0.316 -> 0.053)."""
@@ -123,7 +127,7 @@ class ReaderReranker:
             if judgement.span is not None and judgement.span[1] > judgement.span[0]:
                 span = (hit.sentence.start + judgement.span[0], hit.sentence.start + judgement.span[1])
             evidence.append(Evidence(hit, judgement.relevance, span, judgement.relevance))
-        return sorted(evidence, key=lambda e: (-e.score, e.hit.sentence.sentence_id))
+        return evidence
 
 
 class CombinedReranker:
@@ -169,7 +173,7 @@ class CombinedReranker:
         judged = 0
         while judged < len(by_features):
             batch = by_features[judged : judged + self.first]
-            for e, found in zip(batch, self._judged_in_order(question, batch)):
+            for e, found in zip(batch, self.reader.judge_in_order(question, [e.hit for e in batch])):
                 score = self.weight * found.score + (1 - self.weight) * e.score
                 confidence = self.gate_weight * found.score + (1 - self.gate_weight) * e.score
                 blended.append(Evidence(e.hit, score, found.answer_span, found.score, confidence=confidence))
@@ -181,14 +185,8 @@ class CombinedReranker:
         if judged > self.first:  # short answers for the best SPANS_FOR of all judged, as one batch gives them
             from rag.reader import SPANS_FOR
 
-            spanned = sorted(blended, key=lambda e: -e.relevance)[SPANS_FOR:]
-            keep = {e.hit.sentence.sentence_id for e in blended} - {e.hit.sentence.sentence_id for e in spanned}
-            blended = [e if e.hit.sentence.sentence_id in keep else replace(e, answer_span=None) for e in blended]
+            spanned = {e.hit.sentence.sentence_id for e in sorted(blended, key=lambda e: -e.relevance)[:SPANS_FOR]}
+            blended = [e if e.hit.sentence.sentence_id in spanned else replace(e, answer_span=None) for e in blended]
         for e in by_features[judged:]:
             blended.append(Evidence(e.hit, (1 - self.weight) * e.score, confidence=(1 - self.gate_weight) * e.score))
         return sorted(blended, key=lambda e: (-e.score, e.hit.sentence.sentence_id))
-
-    def _judged_in_order(self, question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
-        """The reader's evidence for these, in the order given."""
-        by_id = {e.hit.sentence.sentence_id: e for e in self.reader.judge(question, [e.hit for e in evidence])}
-        return [by_id[e.hit.sentence.sentence_id] for e in evidence]

@@ -150,7 +150,7 @@ def asked_noun(question: str) -> tuple[str, ...]:
     """The lower-case words of the thing a "what/which <noun>" question asks for ("members of what
     crime family?" -> ("crime", "family")), up to the first auxiliary verb; () when none."""
     match = _ASKED.search(question)
-    if not match or not match.group(1)[:1].islower():
+    if not match:
         return ()
     taken = []
     for word in match.group(1).split():
