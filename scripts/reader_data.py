@@ -122,9 +122,13 @@ def cross_article_negatives(rows: list[dict], pool_rows: list[dict], depth: int 
     return negatives
 
 
-def squad_groups(rows: list[dict], rng: random.Random, cross: dict[int, tuple[Paragraph, int]] | None = None) -> list[Group]:
+def squad_groups(
+    rows: list[dict], rng: random.Random, cross: dict[int, tuple[Paragraph, int]] | None = None, following: bool = False
+) -> list[Group]:
     """Positive + the best-matching same-paragraph sentence + the best other-paragraph one (+ with
-    ``cross``, the other-article distractor of ``cross_article_negatives``)."""
+    ``cross``, the other-article distractor of ``cross_article_negatives``; + with ``following``,
+    the sentence right after the answer's, whose context then holds the answer: the reader must
+    judge the marked sentence, not its context)."""
     paragraphs = paragraphs_of(rows)
     overlap = Overlap([t for p in paragraphs.values() for t in p.terms])
     by_article: dict[str, list[Paragraph]] = {}
@@ -156,7 +160,12 @@ def squad_groups(rows: list[dict], rng: random.Random, cross: dict[int, tuple[Pa
 
         same = best((paragraph, k) for k in range(len(paragraph.sentences)) if k != i)
         others = best((p, k) for p in by_article[row["title"]] if p is not paragraph for k in range(len(p.sentences)))
+        after = None
+        if following and i + 1 < len(paragraph.sentences) and answer_text not in paragraph.sentences[i + 1].lower():
+            after = (paragraph, i + 1)
         negatives = [c for c in (same, others, (cross or {}).get(n)) if c is not None]
+        if after is not None and all(c[1] != i + 1 or c[0] is not paragraph for c in negatives):
+            negatives.append(after)
         candidates = [candidate(paragraph, i)] + [candidate(p, k) for p, k in negatives]
         groups.append(Group(row["question"], tuple(candidates), (1,) + (0,) * len(negatives), span, "squad"))
     return groups
@@ -225,7 +234,8 @@ def load_data(args) -> tuple[list[Group], list[dict], list[dict], list[dict], di
     if args.questions:
         squad = sorted(squad, key=lambda _: rng.random())[: args.questions]
     cross = cross_article_negatives(squad, pool) if getattr(args, "cross_article", False) else None
-    groups = squad_groups(squad, rng, cross) + unanswerable_groups(unanswerable) + selqa_groups(selqa)
+    following = getattr(args, "next_sentence", False)
+    groups = squad_groups(squad, rng, cross, following) + unanswerable_groups(unanswerable) + selqa_groups(selqa)
     # Validation: v1.1 dev questions of articles whose unanswerables were not trained on.
     clean_dev = [r for r in v1_dev if r["title"] not in train_articles]
     held_unanswerable = [r for r in v2 if r["is_impossible"] and r["title"] in held_articles]

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/train_reader.py [--out .reader-train] [--export rag/reader/weights]
         [--questions N] [--limit N] [--seed 13] [--threads 2] [--precision auto]
-        [--init-from rag/reader/weights/reader.json] [--cross-article]
+        [--init-from rag/reader/weights/reader.json] [--cross-article] [--next-sentence]
 
 Seeded and resumable (a checkpoint every --checkpoint-every steps in --out; a rerun with the
 same arguments continues from it), with a progress bar and a held-out validation printout.
@@ -16,6 +16,8 @@ Data (../shared/train-data, see its README; never the benchmarks or evals/data):
 - SelQA dev+test: the answer sentence and the two best-matching other sentences.
 - With --cross-article, also each SQuAD question's best BM25 sentence from *another* article
   (the distractor a pooled corpus puts beside the answer).
+- With --next-sentence, also the sentence right after the answer sentence: its context (the
+  previous sentence) then holds the answer, so the reader learns to judge the marked sentence.
 --init-from fine-tunes a trained reader (its manifest; hash checked) instead of starting from
 the base model. QNLI dev is not used: it is SQuAD v1.1 dev, which validates. Validation: SQuAD v1.1 dev
 questions of the articles whose unanswerable questions were not trained on (full-paragraph
@@ -140,6 +142,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--cross-article", action="store_true", help="add each question's best BM25 sentence of another article as a negative"
     )
+    parser.add_argument(
+        "--next-sentence", action="store_true", help="add the sentence after the answer's (its context holds the answer) as a negative"
+    )
     return parser.parse_args(argv)
 
 
@@ -245,7 +250,7 @@ def main(argv=None) -> int:
 
 def _identity(args) -> dict:
     """The arguments that change what is trained (a checkpoint resumes only for the same ones)."""
-    keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs", "cross_article")
+    keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs", "cross_article", "next_sentence")
     return {**{k: getattr(args, k) for k in keys}, "init_from": str(args.init_from or "")}
 
 

@@ -153,7 +153,7 @@ def test_the_training_script_runs_on_50_examples(tmp_path):
     # Fine-tuning starts from a trained reader's manifest (its hash checked), not the base model.
     tuned = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "train_reader.py"), "--limit", "50", "--out", str(tmp_path / "tuned"),
-         "--export", str(tmp_path / "tuned-export"), "--init-from", str(export / "reader.json"), "--cross-article",
+         "--export", str(tmp_path / "tuned-export"), "--init-from", str(export / "reader.json"), "--cross-article", "--next-sentence",
          "--lr", "1e-5", "--final-validate-questions", "5", "--threads", "1"],
         capture_output=True, text=True, timeout=900, cwd=REPO,
     )
@@ -181,3 +181,29 @@ def test_cross_article_negatives_come_from_other_articles_and_never_hold_the_ans
     assert chosen[0].startswith("The Panama Canal") or chosen[0].startswith("The canal dam")
     assert all(answer not in chosen[n] for n, answer in ((0, "1936"), (1, "1914")) if n in chosen)
     assert "Panama" not in chosen.get(1, "") and "canal" not in chosen.get(1, "").lower()
+
+
+def test_next_sentence_negative_is_the_one_whose_context_holds_the_answer():
+    sys.path.insert(0, str(REPO / "scripts"))
+    import random
+
+    from reader_data import squad_groups
+
+    def row(context, question, answer):
+        return {"title": "Berlin_talks", "context": context, "question": question,
+                "answers": [{"text": answer, "start": context.index(answer)}]}
+
+    talks = ("Peace talks were held in Berlin on Sunday. The talks lasted five hours. "
+             "They are set to continue on Monday. Envoys described them as productive.")
+    rows = [row(talks, "On what day were the Berlin talks held that envoys described as productive?", "Sunday"),
+            row(talks, "Who described the talks as productive?", "Envoys")]
+    plain = squad_groups(rows, random.Random(1))
+    following = squad_groups(rows, random.Random(1), following=True)
+    # The first question's answer sentence is followed by one whose context (the previous
+    # sentence) holds "Sunday": it becomes a negative, marked as the sentence judged.
+    added = [c for c in following[0].candidates if c not in plain[0].candidates]
+    assert [c.text for c in added] == ["The talks lasted five hours."]
+    assert "Sunday" in added[0].previous and following[0].labels[-1] == 0
+    # The last sentence of a paragraph has none after it; no candidate is ever repeated.
+    assert following[1].candidates == plain[1].candidates
+    assert all(len(set(g.candidates)) == len(g.candidates) for g in following)
