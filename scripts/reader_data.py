@@ -160,12 +160,11 @@ def squad_groups(
 
         same = best((paragraph, k) for k in range(len(paragraph.sentences)) if k != i)
         others = best((p, k) for p in by_article[row["title"]] if p is not paragraph for k in range(len(p.sentences)))
-        after = None
-        if following and i + 1 < len(paragraph.sentences) and answer_text not in paragraph.sentences[i + 1].lower():
-            after = (paragraph, i + 1)
         negatives = [c for c in (same, others, (cross or {}).get(n)) if c is not None]
-        if after is not None and all(c[1] != i + 1 or c[0] is not paragraph for c in negatives):
-            negatives.append(after)
+        after = (paragraph, i + 1)
+        if following and i + 1 < len(paragraph.sentences) and answer_text not in paragraph.sentences[i + 1].lower():
+            if after not in negatives:  # ``same`` may already be that sentence
+                negatives.append(after)
         candidates = [candidate(paragraph, i)] + [candidate(p, k) for p, k in negatives]
         groups.append(Group(row["question"], tuple(candidates), (1,) + (0,) * len(negatives), span, "squad"))
     return groups

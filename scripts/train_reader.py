@@ -274,6 +274,11 @@ def export(args, net, counts, figures, seconds, precision, base_sha256, save_wei
         "threads": args.threads,
         "training_seconds": round(seconds),
         "data": counts,
+        "negatives": ", ".join(
+            ["two hard negatives"]
+            + (["the best BM25 sentence of another article"] if args.cross_article else [])
+            + (["the sentence after the answer's"] if args.next_sentence else [])
+        ),
         "validation": figures,
     }
     (folder / "reader.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -301,7 +306,7 @@ tokens (the short answer).
 
 ## Data and licences
 - SQuAD v1.1 train (CC BY-SA 4.0; Rajpurkar et al., EMNLP 2016): {d['squad_v1.1_train_questions']:,}
-  questions, each with its answer sentence (positive, with the answer span) and two hard negatives.
+  questions, each with its answer sentence (positive, with the answer span) and {m.get('negatives', 'two hard negatives')}.
 - SQuAD v2.0 dev (CC BY-SA 4.0; Rajpurkar, Jia and Liang, ACL 2018): {d['squad_v2.0_dev_unanswerable_train']:,}
   unanswerable questions from two thirds of its articles, three sentences each, all negative.
 - SelQA answer-sentence selection dev+test (Apache-2.0 repository, Wikipedia text CC BY-SA;

@@ -160,6 +160,8 @@ def test_the_training_script_runs_on_50_examples(tmp_path):
     assert tuned.returncode == 0, tuned.stderr[-3000:]
     assert f"starting from {export / 'reader.json'}" in tuned.stdout
     assert json.loads((tmp_path / "tuned-export" / "reader.json").read_text())["sha256"] != manifest["sha256"]
+    card = (tmp_path / "tuned-export" / "MODEL_CARD.md").read_text()
+    assert "another article, the sentence after the answer's." in card
 
 
 def test_cross_article_negatives_come_from_other_articles_and_never_hold_the_answer():
