@@ -72,6 +72,12 @@ class Settings(BaseModel):
     reader_strong_threshold: float = Field(
         default=0.95, ge=0, le=1, description="reader relevance marked strong, else partial; see README"
     )
+    reader_strong_margin: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="a strong mark also needs this lead in relevance over every other sentence the reader judged (a near rival: partial)",
+    )
     reader_extra_threshold: float = Field(
         default=0.65, ge=0, le=1, description="score a further sentence needs to be cited too"
     )

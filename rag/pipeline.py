@@ -360,7 +360,7 @@ class Rag:
         answer = verification.answer
         strong = self.settings.strong_threshold()
         if strong is not None:
-            answer = with_strength(answer, evidence, strong)
+            answer = with_strength(answer, evidence, strong, self.settings.reader_strong_margin)
         answer = replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
         return with_verdict(answer, evidence[0])
 
