@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/train_reader.py [--out .reader-train] [--export rag/reader/weights]
         [--questions N] [--limit N] [--seed 13] [--threads 2] [--precision auto]
-        [--init-from rag/reader/weights/reader.json] [--cross-article] [--next-sentence]
+        [--init-from rag/reader/weights/reader.json] [--cross-article] [--next-sentence] [--mined-negatives]
 
 Seeded and resumable (a checkpoint every --checkpoint-every steps in --out; a rerun with the
 same arguments continues from it), with a progress bar and a held-out validation printout.
@@ -18,6 +18,9 @@ Data (../shared/train-data, see its README; never the benchmarks or evals/data):
   (the distractor a pooled corpus puts beside the answer).
 - With --next-sentence, also the sentence right after the answer sentence: its context (the
   previous sentence) then holds the answer, so the reader learns to judge the marked sentence.
+- With --mined-negatives, also the sentence the starting reader finds most relevant among the
+  10 of the article's other paragraphs sharing most words with the question (never one holding
+  the answer text): its own mistake in a pooled corpus (mined once, cached in --out).
 --init-from fine-tunes a trained reader (its manifest; hash checked) instead of starting from
 the base model. QNLI dev is not used: it is SQuAD v1.1 dev, which validates. Validation: SQuAD v1.1 dev
 questions of the articles whose unanswerable questions were not trained on (full-paragraph
@@ -145,6 +148,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--next-sentence", action="store_true", help="add the sentence after the answer's (its context holds the answer) as a negative"
     )
+    parser.add_argument(
+        "--mined-negatives",
+        action="store_true",
+        help="add the starting reader's most relevant wrong sentence of another paragraph of the article as a negative",
+    )
     return parser.parse_args(argv)
 
 
@@ -164,9 +172,6 @@ def main(argv=None) -> int:
     precision = resolve(args.precision)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
-    started = time.time()
-    groups, dev, held_unanswerable, held_answerable, counts = load_data(args)
-    print(f"data: {json.dumps(counts)} ({time.time() - started:.0f} s)", flush=True)
     base = packaged_model_path()
     tokenizer = load_tokenizer(base)
     net = base_network(base)
@@ -177,6 +182,10 @@ def main(argv=None) -> int:
         manifest = read_manifest(args.init_from)
         net = load_weights(net, args.init_from.parent / manifest["file"], manifest["sha256"])
         print(f"starting from {args.init_from} (sha256 {manifest['sha256'][:12]})", flush=True)
+    started = time.time()
+    net.eval()
+    groups, dev, held_unanswerable, held_answerable, counts = load_data(args, net_scorer(net, tokenizer, precision))
+    print(f"data: {json.dumps(counts)} ({time.time() - started:.0f} s)", flush=True)
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not is_frozen(name)
     plan = batches(groups, args.groups_per_batch, args.seed)
@@ -250,7 +259,7 @@ def main(argv=None) -> int:
 
 def _identity(args) -> dict:
     """The arguments that change what is trained (a checkpoint resumes only for the same ones)."""
-    keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs", "cross_article", "next_sentence")
+    keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs", "cross_article", "next_sentence", "mined_negatives")
     return {**{k: getattr(args, k) for k in keys}, "init_from": str(args.init_from or "")}
 
 
@@ -278,6 +287,7 @@ def export(args, net, counts, figures, seconds, precision, base_sha256, save_wei
             ["two hard negatives"]
             + (["the best BM25 sentence of another article"] if args.cross_article else [])
             + (["the sentence after the answer's"] if args.next_sentence else [])
+            + (["the starting reader's most relevant wrong sentence of another paragraph"] if args.mined_negatives else [])
         ),
         "validation": figures,
     }

@@ -153,7 +153,7 @@ def test_the_training_script_runs_on_50_examples(tmp_path):
     # Fine-tuning starts from a trained reader's manifest (its hash checked), not the base model.
     tuned = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "train_reader.py"), "--limit", "50", "--out", str(tmp_path / "tuned"),
-         "--export", str(tmp_path / "tuned-export"), "--init-from", str(export / "reader.json"), "--cross-article", "--next-sentence",
+         "--export", str(tmp_path / "tuned-export"), "--init-from", str(export / "reader.json"), "--cross-article", "--next-sentence", "--mined-negatives",
          "--lr", "1e-5", "--final-validate-questions", "5", "--threads", "1"],
         capture_output=True, text=True, timeout=900, cwd=REPO,
     )
@@ -161,7 +161,8 @@ def test_the_training_script_runs_on_50_examples(tmp_path):
     assert f"starting from {export / 'reader.json'}" in tuned.stdout
     assert json.loads((tmp_path / "tuned-export" / "reader.json").read_text())["sha256"] != manifest["sha256"]
     card = (tmp_path / "tuned-export" / "MODEL_CARD.md").read_text()
-    assert "another article, the sentence after the answer's." in card
+    assert "another article, the sentence after the answer's, the starting reader's most relevant wrong sentence" in card
+    assert len(json.loads((tmp_path / "tuned" / "mined.json").read_text())["negatives"]) > 0
 
 
 def test_cross_article_negatives_come_from_other_articles_and_never_hold_the_answer():
@@ -209,3 +210,55 @@ def test_next_sentence_negative_is_the_one_whose_context_holds_the_answer():
     # The last sentence of a paragraph has none after it; no candidate is ever repeated.
     assert following[1].candidates == plain[1].candidates
     assert all(len(set(g.candidates)) == len(g.candidates) for g in following)
+
+
+def test_mined_negative_is_the_readers_most_relevant_wrong_sentence_of_another_paragraph():
+    sys.path.insert(0, str(REPO / "scripts"))
+    import random
+
+    from reader_data import mined_negatives, paragraphs_of, squad_groups
+
+    def row(context, question, answer):
+        return {"title": "Berlin_talks", "context": context, "question": question,
+                "answers": [{"text": answer, "start": context.index(answer)}]}
+
+    first = "Peace talks were held in Berlin on Sunday. The talks lasted five hours."
+    second = "The envoys met again in Geneva on Monday. The Geneva talks were held on Monday at noon."
+    third = "Berlin is the capital of Germany. Its talks on Sunday drew crowds."
+    rows = [row(first, "On what day were the talks held?", "Sunday"), row(second, "Where did the envoys meet again?", "Geneva"),
+            row(third, "What is the capital of Germany?", "Berlin")]
+    judged = []
+
+    def score(question, candidates):  # a stand-in reader: it likes sentences that say "Monday"
+        judged.append((question, [c.text for c in candidates]))
+        return [2.0 if "Monday" in c.text else 0.0 for c in candidates], [None] * len(candidates)
+
+    mined = mined_negatives(rows[:1], rows, score)
+    # Only other paragraphs of the article are read, never a sentence holding the answer text.
+    asked, read = judged[0]
+    assert asked == "On what day were the talks held?" and not any("Sunday" in t or t in first for t in read)
+    context, k = mined[0]
+    paragraph = paragraphs_of(rows[1:2])[context]
+    assert context == second and paragraph.sentences[k] == "The Geneva talks were held on Monday at noon."
+    # The mined sentence joins the question's group as one more negative, once.
+    plain = squad_groups(rows[:1], random.Random(1))
+    with_mined = squad_groups(rows[:1], random.Random(1), mined={0: (paragraph, k)})
+    added = [c for c in with_mined[0].candidates if c not in plain[0].candidates]
+    assert [c.text for c in added] == [paragraph.sentences[k]] and with_mined[0].labels[-1] == 0
+
+
+def test_the_strong_margin_check_runs_on_held_out_questions():
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "strong_margin.py"), "--questions", "20", "--threads", "1"],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("20 questions; lead right 0.") and "margin < 0.05:" in done.stdout
+
+
+def test_two_short_answers_agree_when_one_holds_the_others_words():
+    sys.path.insert(0, str(REPO / "scripts"))
+    from strong_margin import agree
+
+    assert agree("December 1963", "1963") and agree("The View", "the view")
+    assert not agree("Ögedei Khan", "Ögedei Khanate") and not agree("", "") and not agree("Monday", "Sunday")
