@@ -119,8 +119,10 @@ def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float, m
     for sentence in answer.sentences:
         known = [by_label[n] for n in sentence.citations if n in by_label]
         best_cited = max(known, key=lambda i: relevance[i]) if known else None
-        score = relevance[best_cited] if best_cited else None
-        sentences.append(replace(sentence, score=score, strength=strength(best_cited) if best_cited else ""))
+        if best_cited is None:
+            sentences.append(replace(sentence, score=None, strength=""))
+        else:
+            sentences.append(replace(sentence, score=relevance[best_cited], strength=strength(best_cited)))
     lead = evidence[0].hit.sentence.sentence_id if evidence else None
     partial = lead in relevance and strength(lead) == "partial"
     return replace(answer, sentences=tuple(sentences), partial=partial, answer=render(sentences, partial))

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from reader_data import DATA, Overlap, candidate, paragraphs_of, read_jsonl, sentence_at, v2_article_split  # noqa: E402
+from reader_data import DATA, Overlap, articles_of, candidate, paragraphs_of, read_jsonl, sentence_at, v2_article_split  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -45,9 +45,7 @@ def leads(args) -> list[tuple[float, bool, float, bool]]:
     trained_articles, _ = v2_article_split(v2)
     dev = [r for r in read_jsonl(args.data / "squad_v1.1_dev.jsonl") if r["title"] not in trained_articles]
     paragraphs = paragraphs_of(dev)
-    by_article: dict[str, list] = {}
-    for context, paragraph in paragraphs.items():
-        by_article.setdefault(paragraph.title, []).append((context, paragraph))
+    by_article = articles_of(dev, paragraphs)
     sample = list(dev)
     random.Random(args.seed).shuffle(sample)
     reader = Reader(threads=args.threads)
@@ -57,7 +55,7 @@ def leads(args) -> list[tuple[float, bool, float, bool]]:
         candidates = [candidate(own, i) for i in range(len(own.sentences))]
         gold = {sentence_at(own, a["start"]) for a in row["answers"]}
         right = [i in gold for i in range(len(candidates))]
-        others = [(p, i) for context, p in by_article[own.title] if context != row["context"] for i in range(len(p.sentences))]
+        others = [(p, i) for p in by_article[row["title"]] if p is not own for i in range(len(p.sentences))]
         if others:
             overlap = Overlap([p.terms[i] for p, i in others])
             asked = frozenset(content_terms(row["question"]))
