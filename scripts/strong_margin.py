@@ -36,8 +36,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def leads(args) -> list[tuple[float, bool, float, bool]]:
-    """(lead relevance, lead right, runner-up relevance, the two short answers agree) per question."""
+def pooled_questions(args):
+    """Per held-out question of the seeded sample: (the SQuAD row, its candidates, which of them
+    hold the answer, the reader's judgements). The candidates are the question's paragraph and
+    the ``args.rivals`` sentences of the article's other paragraphs sharing most words with it."""
     from rag.reader import Reader
     from rag.text import content_terms
 
@@ -49,7 +51,6 @@ def leads(args) -> list[tuple[float, bool, float, bool]]:
     sample = list(dev)
     random.Random(args.seed).shuffle(sample)
     reader = Reader(threads=args.threads)
-    found = []
     for row in sample[: args.questions]:
         own = paragraphs[row["context"]]
         candidates = [candidate(own, i) for i in range(len(own.sentences))]
@@ -63,7 +64,13 @@ def leads(args) -> list[tuple[float, bool, float, bool]]:
         for p, i in others[: args.rivals]:
             candidates.append(candidate(p, i))
             right.append(any(a["text"] in p.sentences[i] for a in row["answers"]))
-        judged = reader.judge(row["question"], candidates, spans_for=2)
+        yield row, candidates, right, reader.judge(row["question"], candidates, spans_for=2)
+
+
+def leads(args) -> list[tuple[float, bool, float, bool]]:
+    """(lead relevance, lead right, runner-up relevance, the two short answers agree) per question."""
+    found = []
+    for _, candidates, right, judged in pooled_questions(args):
         relevance = [j.relevance for j in judged]
         order = sorted(range(len(relevance)), key=lambda i: -relevance[i])
         if len(order) < 2:

@@ -119,3 +119,18 @@ def test_unreachable_llm_server_is_a_clear_error(seed_rag):
     settings = seed_rag.settings.model_copy(update={"llm_url": f"http://127.0.0.1:{_free_port()}"})
     with pytest.raises(ModelError, match="cannot reach the LLM server"):
         _sharing(seed_rag, settings).ask("How long did the Berlin talks last?", answerer="llm")
+
+
+def test_the_llm_tie_break_check_runs_on_held_out_questions():
+    # Every question counts as a near tie here (margin 1, any relevance), so the LLM judges
+    # each in both orders; the reader and the LLM choose among the same two sentences.
+    script = Path(__file__).resolve().parents[1] / "scripts" / "llm_tie_break.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--questions", "3", "--margin", "1", "--min-relevance", "0", "--threads", "1"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0] == "3 questions, 3 near ties (runner-up within 1.0, lead >= 0.0)", done.stdout
+    assert lines[1].startswith("  lead right: reader ") and "LLM, both orders averaged" in lines[1]
+    assert "LLM seconds per tie" in lines[3]
