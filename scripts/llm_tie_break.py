@@ -24,22 +24,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from reader_data import DATA  # noqa: E402
-from strong_margin import pooled_questions  # noqa: E402
+from strong_margin import pooled_arguments, pooled_questions  # noqa: E402
 
 PROMPT = "Question: {question}\n\nSentence A: {a}\n\nSentence B: {b}\n\nWhich sentence answers the question? Reply with one letter, A or B."
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--questions", type=int, default=1500, help="dev questions, a seeded sample")
-    parser.add_argument("--rivals", type=int, default=8, help="sentences from the article's other paragraphs per question")
+    from rag.config import Settings
+
+    parser = pooled_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     parser.add_argument("--margin", type=float, default=0.05, help="a runner-up this close to the lead makes a near tie")
     parser.add_argument("--min-relevance", type=float, default=0.5, help="the lead's least relevance (an answered question)")
-    parser.add_argument("--llm-model", default="qwen2.5-coder-1.5b-instruct-q4_k_m")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--data", type=Path, default=DATA, help="the train-data folder")
+    parser.add_argument("--llm-model", default=Settings.model_fields["llm_model"].default, help="the GGUF (default: the answerer's)")
     return parser.parse_args(argv)
 
 

@@ -25,14 +25,19 @@ sys.path.insert(0, str(REPO / "scripts"))
 from reader_data import DATA, Overlap, articles_of, candidate, paragraphs_of, read_jsonl, sentence_at, v2_article_split  # noqa: E402
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def pooled_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options ``pooled_questions`` reads, added to ``parser``."""
     parser.add_argument("--questions", type=int, default=1500, help="dev questions, a seeded sample")
     parser.add_argument("--rivals", type=int, default=8, help="sentences from the article's other paragraphs per question")
-    parser.add_argument("--strong", type=float, default=0.95, help="the strong-mark relevance")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA, help="the train-data folder")
+    return parser
+
+
+def parse_args(argv=None):
+    parser = pooled_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
+    parser.add_argument("--strong", type=float, default=0.95, help="the strong-mark relevance")
     return parser.parse_args(argv)
 
 
