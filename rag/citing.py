@@ -36,6 +36,8 @@ def cite(question: str, query: str, draft: Draft, hits: Sequence[Hit], confidenc
                         start=hit.sentence.start,
                         end=hit.sentence.end,
                         quote=hit.sentence.text,
+                        page=hit.page,
+                        section=hit.section,
                     )
                 )
             numbers.append(labels[sid])

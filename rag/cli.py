@@ -172,7 +172,8 @@ def format_answer(answer) -> str:
     if answer.citations:
         lines.append("\nSources:")
         for c in answer.citations:
-            lines.append(f"  [{c.label}] {c.title} — {c.path} [{c.start}:{c.end}]")
+            where = "".join((f" § {c.section}" if c.section else "", f", p. {c.page}" if c.page else ""))
+            lines.append(f"  [{c.label}] {c.title}{where} — {c.path} [{c.start}:{c.end}]")
             lines.append(f"      “{normalize_space(c.quote)}”")
     return "\n".join(lines)
 

@@ -15,7 +15,7 @@ from rag.types import content_id
 PACKAGED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 SPLITTER_VERSION = "sentences-v2"
 CONTEXT_VERSION = "late-chunk-title-v1"
-STORE_LAYOUT = "compact-v4"  # content ids, batched compact writes, sentence text as metadata (no full-text index)
+STORE_LAYOUT = "compact-v5"  # content ids, batched compact writes, sentence text as metadata, records with pages and headings
 CONFIG_FILE = "rag.toml"
 
 

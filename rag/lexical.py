@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.text import content_terms
-from rag.types import DocumentRecord, Sentence
+from rag.types import DocumentRecord, Heading, Sentence
 
 FORMAT = 2
 BM25_K1 = 1.2
@@ -359,8 +359,17 @@ def _safe(generation: str) -> str:
 def _record_json(record: DocumentRecord) -> dict:
     data = asdict(record)
     data["copies"] = list(record.copies)
+    data["pages"] = list(record.pages)
+    data["headings"] = [[h.start, h.end, h.level, h.text] for h in record.headings]
     return data
 
 
 def _record_from_json(data: dict) -> DocumentRecord:
-    return DocumentRecord(**{**data, "copies": tuple(data.get("copies", ()))})
+    return DocumentRecord(
+        **{
+            **data,
+            "copies": tuple(data.get("copies", ())),
+            "pages": tuple(data.get("pages", ())),
+            "headings": tuple(Heading(*h) for h in data.get("headings", ())),
+        }
+    )

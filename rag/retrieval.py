@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from rag.sections import page_of, section_label
 from rag.types import Hit, Sentence
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ class Retriever:
                     title=record.title if record else "",
                     path=record.path if record else "",
                     context=before.text if before else "",
+                    section=section_label(record.headings, sentence.start) if record else "",
+                    page=page_of(record.pages, sentence.start) if record else None,
                 )
             )
         return hits

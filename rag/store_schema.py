@@ -4,6 +4,9 @@ only on the metadata keys that are filtered on)."""
 
 from __future__ import annotations
 
+import json
+
+from rag.sections import headings_from_json, headings_json
 from rag.types import DocumentRecord
 
 # Chroma's default ef_search (100) missed the true nearest sentence for real questions here;
@@ -24,7 +27,7 @@ _UNINDEXED = {
     "chunks": {"int": ("start", "end", "tokens"), "str": ("sentence_ids",)},
     "documents": {
         "int": ("body_start", "sentences", "chunks"),
-        "str": ("copies", "title", "source", "licence", "kind", "fingerprint", TEXT_KEY),
+        "str": ("copies", "title", "source", "licence", "kind", "fingerprint", "pages", "headings", TEXT_KEY),
     },
 }
 
@@ -43,6 +46,8 @@ def record_from_metadata(doc_id: str, meta: dict) -> DocumentRecord:
         body_start=int(meta.get("body_start", 0)),
         sentences=int(meta.get("sentences", 0)),
         chunks=int(meta.get("chunks", 0)),
+        pages=tuple(json.loads(meta["pages"])) if meta.get("pages") else (),
+        headings=headings_from_json(meta.get("headings")),
     )
 
 
@@ -59,6 +64,8 @@ def record_metadata(record: DocumentRecord, fingerprint: str) -> dict:
         "kind": record.kind,
         "sentences": record.sentences,
         "chunks": record.chunks,
+        "pages": json.dumps(list(record.pages)),
+        "headings": headings_json(record.headings),
         "fingerprint": fingerprint,
     }
 

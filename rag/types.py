@@ -17,6 +17,18 @@ def content_id(*parts: object, length: int = 16) -> str:
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A heading of a document: its exact span in the text (``text[start:end] == text``), its level
+    (1 is the top) and its words. Headings give the sections their sentences lie in; a heading is
+    context, never an answer."""
+
+    start: int
+    end: int
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Document:
     """One source file as decoded text, with the header metadata it declared.
 
@@ -36,6 +48,8 @@ class Document:
     licence: str = ""
     kind: str = "txt"
     copies: tuple[str, ...] = ()
+    pages: tuple[int, ...] = ()  # where each page of the file begins in ``text`` (PDF), in order
+    headings: tuple[Heading, ...] = ()  # in document order
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -88,6 +102,8 @@ class Hit:
     title: str = ""
     path: str = ""
     context: str = ""
+    section: str = ""  # the heading path the sentence lies under ("Experiments › Datasets"), if any
+    page: int | None = None  # 1-based page of the file the sentence starts on (PDF)
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,8 @@ class Citation:
     quote: str
     verified: bool = False
     problem: str = ""
+    page: int | None = None  # 1-based page of the file the quote starts on (PDF)
+    section: str = ""  # the heading path the quote lies under, if any
 
 
 # How an answer whose best evidence only comes close begins (``Answer.partial``).
@@ -221,7 +239,8 @@ class Answer:
         )
         parts.append(f"{PARTIAL_PREFIX} {body}" if self.partial else body)
         notes = [
-            f"[^{c.label}]: {c.title}, `{c.path}`, characters {c.start}–{c.end}: “{flat(c.quote)}”"
+            f"[^{c.label}]: {c.title}{f', § {c.section}' if c.section else ''}, `{c.path}`"
+            f"{f', p. {c.page}' if c.page else ''}, characters {c.start}–{c.end}: “{flat(c.quote)}”"
             for c in self.citations
         ]
         text = "\n\n".join(parts) + ("\n\n" + "\n".join(notes) if notes else "")
@@ -242,6 +261,8 @@ class Answer:
                     "start": c.start,
                     "end": c.end,
                     "quote": c.quote,
+                    "page": c.page,
+                    "section": c.section,
                 }
                 for c in self.citations
             ],
@@ -315,7 +336,9 @@ class IngestReport:
 
 # The fields a document and its stored record share (the record adds its sentence and chunk
 # counts; the document, its text).
-_RECORD_OF_DOCUMENT = ("doc_id", "path", "title", "content_hash", "source", "licence", "kind", "body_start", "copies")
+_RECORD_OF_DOCUMENT = (
+    "doc_id", "path", "title", "content_hash", "source", "licence", "kind", "body_start", "copies", "pages", "headings"
+)
 
 
 @dataclass(frozen=True)
@@ -334,6 +357,8 @@ class DocumentRecord:
     sentences: int = 0
     chunks: int = 0
     copies: tuple[str, ...] = ()
+    pages: tuple[int, ...] = ()
+    headings: tuple[Heading, ...] = ()
 
     @classmethod
     def of(cls, document: Document, sentences: int, chunks: int) -> DocumentRecord:
