@@ -120,7 +120,7 @@ class ReaderReranker:
         topic made it refuse a third of the follow-ups in rag eval (0.316 -> 0.053)."""
         from rag.reader import Candidate
 
-        candidates = [Candidate(h.sentence.text, h.title, h.context) for h in hits]
+        candidates = [Candidate(h.sentence.text, h.title, h.context, h.section) for h in hits]
         evidence = []
         for hit, judgement in zip(hits, self.reader.judge(question, candidates)):
             span = None

@@ -1,11 +1,11 @@
 """How the reader sees one (question, candidate sentence) pair: the same layout in training
 and at answer time, without torch.
 
-    [CLS] question [SEP] candidate sentence [SEP] title  previous sentence [SEP]
+    [CLS] question [SEP] candidate sentence [SEP] title  section  previous sentence [SEP]
 
 The candidate always comes right after the first [SEP], so the model knows which sentence it
-judges; the title and the end of the previous sentence follow as context (so "He warned…"
-can be judged). Every candidate token keeps its character span in the candidate text, so a
+judges; the title, the heading path it lies under (its deepest headings) and the end of the
+previous sentence follow as context (so "He warned…" can be judged). Every candidate token keeps its character span in the candidate text, so a
 predicted answer span maps back to exact offsets in the source file.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 MAX_QUESTION_TOKENS = 40
 MAX_CANDIDATE_TOKENS = 112
 MAX_TITLE_TOKENS = 12
+MAX_SECTION_TOKENS = 16
 MAX_PREVIOUS_TOKENS = 28
 MAX_ANSWER_TOKENS = 30
 CLS, SEP, PAD = "[CLS]", "[SEP]", "[PAD]"
@@ -29,6 +30,7 @@ class Candidate:
     text: str
     title: str = ""
     previous: str = ""
+    section: str = ""  # the heading path ("Experiments › Datasets"); its end is kept when cut
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,18 @@ def encode_pairs(tokenizer, question: str, candidates: Sequence[Candidate]) -> l
     texts = [c.text for c in candidates]
     titles = [c.title for c in candidates]
     previous = [c.previous for c in candidates]
+    sections = [c.section for c in candidates]
     sentence_codes = tokenizer.encode_batch(texts, add_special_tokens=False)
     title_codes = tokenizer.encode_batch(titles, add_special_tokens=False)
     previous_codes = tokenizer.encode_batch(previous, add_special_tokens=False)
+    section_codes = tokenizer.encode_batch(sections, add_special_tokens=False) if any(sections) else [None] * len(sections)
     head = [cls, *question_ids, sep]
     pairs = []
-    for sentence, title, before in zip(sentence_codes, title_codes, previous_codes):
+    for sentence, title, before, section in zip(sentence_codes, title_codes, previous_codes, section_codes):
         ids = sentence.ids[:MAX_CANDIDATE_TOKENS]
         offsets = tuple(tuple(o) for o in sentence.offsets[: len(ids)])
-        context = title.ids[:MAX_TITLE_TOKENS] + (before.ids[-MAX_PREVIOUS_TOKENS:] if before.ids else [])
+        heading = section.ids[-MAX_SECTION_TOKENS:] if section is not None and section.ids else []
+        context = title.ids[:MAX_TITLE_TOKENS] + heading + (before.ids[-MAX_PREVIOUS_TOKENS:] if before.ids else [])
         tail = [*ids, sep, *context, sep]
         pairs.append(
             EncodedPair(
