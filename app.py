@@ -37,7 +37,7 @@ from rag.ui_chat import (  # noqa: F401  (the chat's parts, used below and by te
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
+UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 ASK_CONCURRENCY = 4
 EXAMPLES = (
     "What did Pistorius warn about?",
@@ -265,7 +265,7 @@ def build_ui(rag: Rag):
                         )
             with gr.Tab("Corpus", id="corpus") as corpus_tab:
                 files = gr.File(
-                    label="Add files to the index (.txt .md .html .pdf)",
+                    label="Add files to the index (.txt .md .html .docx .pdf)",
                     file_count="multiple",
                     file_types=list(UPLOAD_TYPES),
                     type="filepath",

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--llm-model", help="local model name or the server's model name ($RAG_LLM_MODEL)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", parents=[common], help="index files and folders (.txt .md .html .pdf)")
+    ingest = sub.add_parser("ingest", parents=[common], help="index files and folders (.txt .md .html .docx .pdf)")
     ingest.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the configured corpus)")
     ingest.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     ingest.add_argument("--json", action="store_true", help="print a JSON summary")

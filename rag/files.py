@@ -9,11 +9,13 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from rag.formats.html import html_document_text
+from rag.sections import find_headings
 from rag.text import normalize_newlines
-from rag.types import Document, SkippedFile, content_id
+from rag.types import Document, Heading, SkippedFile, content_id
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
-SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
+SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".docx", ".pdf"}
 DEFAULT_EXCLUDES = ("README*", "MANIFEST*", ".*")
 _HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z ]{0,30}):[ \t]*(.*)")
 _HEADER_RULE = re.compile(r"-{3,}[ \t]*$")
@@ -47,7 +49,7 @@ def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_
             if path.suffix.lower() in SUFFIXES:
                 found.setdefault(str(path.resolve()), path)
             else:
-                skipped.append(SkippedFile(str(given), f"unsupported type {path.suffix or '(none)'}; use .txt, .md, .html or .pdf"))
+                skipped.append(SkippedFile(str(given), f"unsupported type {path.suffix or '(none)'}; use .txt, .md, .html, .docx or .pdf"))
         else:
             skipped.append(SkippedFile(str(given), "not a regular file (broken link or special file)"))
     return [Path(k) for k in sorted(found)], skipped
@@ -105,15 +107,20 @@ def load_document(path: Path, max_bytes: int) -> Document:
         raise FileRejected("empty file")
     suffix = path.suffix.lower()
     content_hash = hashlib.sha256(raw).hexdigest()
+    headings: tuple[Heading, ...] | None = None  # None: found in the text below
     if suffix == ".pdf":
         text, kind = _pdf_text(raw), "pdf"
     elif suffix in (".html", ".htm"):
-        text, kind = _html_text(_decode(raw, path)), "html"
+        (text, headings), kind = html_document_text(_decode(raw, path)), "html"
+    elif suffix == ".docx":
+        (text, headings), kind = _docx_text(raw), "docx"
     else:
         # The same newline translation as Path.read_text, so offsets index read_text("utf-8").
         text = normalize_newlines(_decode(raw, path))
         kind = "txt" if suffix == ".txt" else "md"
     meta, body_start = parse_header(text)
+    if headings is None:
+        headings = find_headings(text, body_start)
     if not text[body_start:].strip():
         raise FileRejected("no text after the header" if body_start else "no extractable text")
     return Document(
@@ -126,6 +133,7 @@ def load_document(path: Path, max_bytes: int) -> Document:
         source=meta.get("source") or meta.get("original url") or "",
         licence=meta.get("licence") or meta.get("license") or "",
         kind=kind,
+        headings=headings,
     )
 
 
@@ -142,16 +150,16 @@ def _decode(raw: bytes, path: Path) -> str:
         ) from None
 
 
-def _html_text(html: str) -> str:
-    from bs4 import BeautifulSoup
+def _docx_text(raw: bytes) -> tuple[str, tuple[Heading, ...]]:
+    from rag.formats.docx import UnreadableDocx, docx_document_text
 
-    soup = BeautifulSoup(html, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
-        tag.decompose()
-    blocks = [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in soup.get_text("\n").splitlines()]
-    body = "\n\n".join(b for b in blocks if b)
-    return f"Title: {title}\n-----\n{body}\n" if title else body + "\n"
+    try:
+        text, headings = docx_document_text(raw)
+    except UnreadableDocx as exc:
+        raise FileRejected(f"unreadable DOCX ({exc}); re-save it in Word or LibreOffice") from None
+    if not text.strip():
+        raise FileRejected("DOCX has no text")
+    return text, headings
 
 
 def _pdf_text(raw: bytes) -> str:

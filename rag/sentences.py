@@ -11,11 +11,14 @@ Rules, in order:
    next word is not a typical sentence opener ("... from the U.S. The package ...").
 4. A sentence that does not fit ``fits`` (the embedding window) is cut at the latest clause
    boundary (``;``, ``:``, ``,``, then a space) that fits, so no unit ever exceeds the window.
+5. A block that holds one of the document's headings (``Document.headings``) gives no sentence:
+   a heading is context, never an answer.
 Offsets come from the scan itself, never from searching the text afterwards.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 
@@ -81,8 +84,11 @@ def split_sentences(document: Document, fits: Fits | None = None) -> tuple[Sente
     """All sentences of the document body, in order, with exact offsets into ``document.text``."""
     fits = fits or default_fits()
     text = document.text
+    headings = [(h.start, h.end) for h in document.headings]
     spans: list[tuple[int, int]] = []
-    for block_start, block_end in _blocks(text, document.body_start):
+    for block_start, block_end in blocks(text, document.body_start):
+        if _holds_heading(headings, block_start, block_end):
+            continue
         for start, end in _sentence_spans(text, block_start, block_end):
             spans.extend(_fit(text, start, end, fits))
     return tuple(
@@ -100,10 +106,16 @@ def split_sentences(document: Document, fits: Fits | None = None) -> tuple[Sente
 
 def sentence_texts(text: str) -> list[str]:
     """The sentences of a plain text (a model's answer, say) by the same rules, as strings."""
-    return [text[a:b] for start, end in _blocks(text, 0) for a, b in _sentence_spans(text, start, end)]
+    return [text[a:b] for start, end in blocks(text, 0) for a, b in _sentence_spans(text, start, end)]
 
 
-def _blocks(text: str, offset: int) -> Iterator[tuple[int, int]]:
+def _holds_heading(headings: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether a heading lies in the block: a heading is context, never a sentence."""
+    at = bisect.bisect_left(headings, (start, start))
+    return at < len(headings) and headings[at][0] < end
+
+
+def blocks(text: str, offset: int) -> Iterator[tuple[int, int]]:
     """Yield (start, end) of paragraph-like blocks; single newlines stay inside a block."""
     block_start: int | None = None
     pos = offset

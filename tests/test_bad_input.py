@@ -231,7 +231,7 @@ BAD_PATHS = [
     # A path whose parent is a file cannot exist, for root too (ENOTDIR).
     ("parent is a file", "docs/good.txt/child.txt", lambda w: None, "no such file or folder"),
     ("unsupported type", "docs/data.csv", lambda w: (w / "docs/data.csv").write_text("a,b\n"),
-     "unsupported type .csv; use .txt, .md, .html or .pdf"),
+     "unsupported type .csv; use .txt, .md, .html, .docx or .pdf"),
     ("broken symlink", "docs/dangling.txt", lambda w: os.symlink(w / "nowhere.txt", w / "docs/dangling.txt"),
      "not a regular file (broken link or special file)"),
     ("symlink loop", "docs/loop.txt", lambda w: os.symlink(w / "docs/loop.txt", w / "docs/loop.txt"),
