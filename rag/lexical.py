@@ -23,8 +23,10 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
+from rag.sections import section_paths
 from rag.text import content_terms
 from rag.types import DocumentRecord, Heading, Sentence
 
@@ -82,10 +84,18 @@ class RecordTable(Mapping):
         return len(self._lines)
 
 
-def window_terms(sentence_text: str, previous_text: str, title_terms: Sequence[str]) -> list[str]:
-    """The BM25 window of a sentence: the sentence twice, the previous sentence, the title."""
+def window_terms(
+    sentence_text: str, previous_text: str, title_terms: Sequence[str], section_terms: Sequence[str] = ()
+) -> list[str]:
+    """The BM25 window of a sentence: the sentence twice, the previous sentence, the title and
+    the heading path the sentence lies under."""
     own = content_terms(sentence_text)
-    return own + own + content_terms(previous_text) + list(title_terms)
+    return own + own + content_terms(previous_text) + list(title_terms) + list(section_terms)
+
+
+@lru_cache(maxsize=4096)
+def _section_terms(path: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(content_terms(" ".join(path)))
 
 
 class LexicalIndex:
@@ -167,9 +177,10 @@ class LexicalIndex:
             doc_ids.append(document.record.doc_id.encode())
             previous = ""
             rows_tokens = []
-            for sentence in document.sentences:
+            paths = section_paths(document.record.headings, [s.start for s in document.sentences])
+            for sentence, path in zip(document.sentences, paths):
                 encoded = []
-                for term in window_terms(sentence.text, previous, title_terms):
+                for term in window_terms(sentence.text, previous, title_terms, _section_terms(path)):
                     if term not in term_ids:
                         term_ids[term] = len(vocab)
                         vocab.append(term)

@@ -65,7 +65,7 @@ class FeatureReranker:
         scored = []
         for hit in hits:
             own = set(content_terms(hit.sentence.text))
-            window = own | set(content_terms(f"{hit.title} {hit.context}"))
+            window = own | set(content_terms(f"{hit.title} {hit.section} {hit.context}"))
             coverage = _idf_sum(query_terms & window, idf) / total
             focus = _idf_sum(asked_terms & own, idf) / asked_total
             window_names = names(f"{hit.title} {hit.context} {hit.sentence.text}") | window

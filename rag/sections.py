@@ -29,6 +29,22 @@ def section_path(headings: Sequence[Heading], offset: int) -> tuple[str, ...]:
     return tuple(h.text for h in path)
 
 
+def section_paths(headings: Sequence[Heading], offsets: Sequence[int]) -> list[tuple[str, ...]]:
+    """``section_path`` of each of the ascending ``offsets``, in one pass over the headings."""
+    paths: list[tuple[str, ...]] = []
+    path: list[Heading] = []
+    next_heading = 0
+    for offset in offsets:
+        while next_heading < len(headings) and headings[next_heading].start <= offset:
+            heading = headings[next_heading]
+            while path and path[-1].level >= heading.level:
+                path.pop()
+            path.append(heading)
+            next_heading += 1
+        paths.append(tuple(h.text for h in path))
+    return paths
+
+
 def section_label(headings: Sequence[Heading], offset: int) -> str:
     """``section_path`` joined for display: "Experiments › Datasets" (empty: no heading above)."""
     return SECTION_SEPARATOR.join(section_path(headings, offset))
