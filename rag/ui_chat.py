@@ -72,13 +72,14 @@ def open_source(rag: Rag, turns: Sequence[ChatTurn], kind: str, turn: int, index
         if citation is None:
             return ui_render.render_panel_message(f"Citation [{index}] is not part of that answer.")
         doc_id, start, end, quote = citation.doc_id, citation.start, citation.end, citation.quote
+        section = citation.section
         heading = f"[{citation.label}] cited sentence · characters {start}–{end}"
         short = answer.short_answer
         if short is not None and short.label == citation.label:
             span = (short.start, short.end)
             heading += f" · short answer {short.start}–{short.end}"
     elif kind == "ev" and 0 <= index < len(answer.evidence):
-        sentence = answer.evidence[index].sentence
+        sentence, section = answer.evidence[index].sentence, answer.evidence[index].section
         doc_id, start, end, quote = sentence.doc_id, sentence.start, sentence.end, sentence.text
         heading = f"Closest evidence {index + 1} (not an answer) · characters {start}–{end}"
     else:
@@ -89,7 +90,7 @@ def open_source(rag: Rag, turns: Sequence[ChatTurn], kind: str, turn: int, index
         return ui_render.render_panel_message(user_message(exc))
     if document is None:
         return ui_render.render_panel_message("That document is no longer in the index; ask again.")
-    return ui_render.render_document(document, start, end, heading=heading, quote=quote, answer_span=span)
+    return ui_render.render_document(document, start, end, heading=heading, quote=quote, answer_span=span, section=section)
 
 
 def api_ask(rag: Rag, question: str) -> str:

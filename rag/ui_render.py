@@ -132,8 +132,13 @@ def _citation_item(citation: Citation, turn: int, *, quoted_above: bool = False)
         quote = f'<span class="rag-quote">“{_e(normalize_space(citation.quote))}”</span> '
     return (
         f'<li>{cite_link(turn, citation.label, title=citation.title)} {quote}'
-        f'<span class="rag-from">— {_e(citation.title)}</span>{note}</li>'
+        f'<span class="rag-from">— {_e(citation.title)}{_section_suffix(citation.section)}</span>{note}</li>'
     )
+
+
+def _section_suffix(section: str) -> str:
+    """", § Experiments › Datasets" after a source's title (nothing outside any section)."""
+    return f'<span class="rag-section">, § {_e(normalize_space(section))}</span>' if section else ""
 
 
 def _render_abstention(answer: Answer, turn: int, max_sources: int) -> str:
@@ -155,7 +160,7 @@ def _evidence_item(hit: Hit, turn: int, index: int) -> str:
     return (
         f'<li><a class="rag-ev" href="#{EVIDENCE_PREFIX}-{turn}-{index}" title="Show this passage in its document">'
         f"“{_e(normalize_space(hit.sentence.text))}”</a> "
-        f'<span class="rag-from">— {_e(hit.title)}</span></li>'
+        f'<span class="rag-from">— {_e(hit.title)}{_section_suffix(hit.section)}</span></li>'
     )
 
 
@@ -190,8 +195,9 @@ def render_document(
     heading: str,
     quote: str | None = None,
     answer_span: tuple[int, int] | None = None,
+    section: str = "",
 ) -> str:
-    """The document's header fields and its text with ``text[start:end]`` in ``<mark id="rag-hit">``
+    """The document's header fields (with the ``section`` the span lies in) and its text with ``text[start:end]`` in ``<mark id="rag-hit">``
     and, inside it, the short answer ``answer_span`` in ``<mark class="rag-answer-span">``.
 
     The parts are escaped separately, so each mark covers exactly its characters. The header
@@ -214,11 +220,12 @@ def render_document(
         )
         if value
     )
+    section_line = f'<div class="rag-doc-section">§ {_e(normalize_space(section))}</div>' if section else ""
     return (
         '<div class="rag-doc">'
         '<div class="rag-doc-head">'
         f'<div class="rag-doc-kicker">{_e(heading)}</div>'
-        f'<div class="rag-doc-title">{_e(document.title)}</div>'
+        f'<div class="rag-doc-title">{_e(document.title)}</div>{section_line}'
         f'<dl class="rag-doc-meta">{meta}</dl>{warning}'
         "</div>"
         '<div class="rag-doc-body">'
@@ -376,6 +383,7 @@ a.rag-ev:hover, a.rag-ev:focus { background: var(--color-accent-soft); }
 .rag-doc-kicker { font-size: 0.85em; font-weight: 600; color: var(--body-text-color); text-transform: uppercase;
   letter-spacing: 0.03em; }
 .rag-doc-empty .rag-doc-kicker { color: var(--body-text-color-subdued); }
+.rag-doc-section { font-size: 0.9em; opacity: 0.85; margin: 0 0 0.3em; }
 .rag-doc-title { font-weight: 700; font-size: 1.05em; line-height: 1.3; margin: 0.15em 0 0.3em; }
 .rag-doc-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 0.6em; margin: 0;
   font-size: 0.8em; color: var(--body-text-color-subdued); }

@@ -318,3 +318,13 @@ def test_ingest_report_names_each_file_and_reason():
     assert "Added new.md" in page
     assert "unchanged: same.txt" in page
     assert "Not added: bad.txt: not UTF-8 (bad byte at offset 0; latin-1?)" in page
+
+
+def test_citation_list_and_source_panel_show_the_section():
+    answer = make_answer(citations=(make_citation(section="Experiments › <Datasets>"),))
+    rendered = ui_render.render_answer(answer, 0, 5)
+    assert "§ Experiments › &lt;Datasets&gt;" in rendered and "<Datasets>" not in rendered
+    panel = ui_render.render_document(make_document(), START, END, heading="[1]", section="Experiments ›  Datasets")
+    assert '<div class="rag-doc-section">§ Experiments › Datasets</div>' in panel
+    assert "rag-doc-section" not in ui_render.render_document(make_document(), START, END, heading="[1]")
+    assert "§" not in ui_render.render_answer(make_answer(), 0, 5)
