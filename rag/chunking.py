@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.sections import SECTION_SEPARATOR, section_paths
 from rag.text import normalize_space
 from rag.types import Chunk, Document, Sentence, content_id
 
@@ -29,11 +28,9 @@ class EmbeddingInput:
     sentence_spans: tuple[tuple[int, int], ...]
 
 
-def title_prefix(document: Document, count_tokens: CountTokens, section: Sequence[str] = ()) -> str:
-    """The title line prepended to a chunk, with the heading path its sentences lie under
-    ("Title › Experiments › Datasets."), cut to ``MAX_TITLE_TOKENS`` word pieces (the deepest
-    headings go first)."""
-    words = normalize_space(SECTION_SEPARATOR.join((document.title, *section))).split()
+def title_prefix(document: Document, count_tokens: CountTokens) -> str:
+    """The title line prepended to every chunk, cut to ``MAX_TITLE_TOKENS`` word pieces."""
+    words = normalize_space(document.title).split()
     while words and count_tokens(" ".join(words) + ".") > MAX_TITLE_TOKENS:
         words.pop()
     return " ".join(words) + "." if words else ""
@@ -50,23 +47,22 @@ def chunk_document(
     count_tokens: CountTokens,
     window: int,
 ) -> tuple[EmbeddingInput, ...]:
-    """Pack sentences greedily into chunks whose embedding text fits ``window`` word pieces; a
-    chunk holds the sentences of one section and starts with the title and that section."""
+    """Pack sentences greedily into chunks whose embedding text fits ``window`` word pieces."""
     budget = window - SPECIAL_TOKENS
-    paths = section_paths(document.headings, [s.start for s in sentences])
+    prefix = title_prefix(document, count_tokens)
+    prefix_tokens = count_tokens(prefix) if prefix else 0
     texts = [normalize_space(s.text) for s in sentences]
     tokens = [count_tokens(t) for t in texts]
+    for sentence, size in zip(sentences, tokens):
+        if prefix_tokens + size > budget:
+            raise ValueError(f"sentence {sentence.start}:{sentence.end} of {document.path} exceeds the window")
     chunks: list[EmbeddingInput] = []
     i = 0
     while i < len(sentences):
-        prefix = title_prefix(document, count_tokens, paths[i])
-        prefix_tokens = count_tokens(prefix) if prefix else 0
-        if prefix_tokens + tokens[i] > budget:
-            raise ValueError(f"sentence {sentences[i].start}:{sentences[i].end} of {document.path} exceeds the window")
         context = i - 1 if i > 0 and prefix_tokens + tokens[i - 1] + tokens[i] <= budget else None
         used = prefix_tokens + (tokens[context] if context is not None else 0)
         j = i
-        while j < len(sentences) and paths[j] == paths[i] and used + tokens[j] <= budget:
+        while j < len(sentences) and used + tokens[j] <= budget:
             used += tokens[j]
             j += 1
         chunks.append(_build(document, sentences, texts, prefix, context, i, j, count_tokens, budget))

@@ -14,7 +14,7 @@ from rag.types import content_id
 
 PACKAGED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 SPLITTER_VERSION = "sentences-v3"
-CONTEXT_VERSION = "late-chunk-title-section-v1"
+CONTEXT_VERSION = "late-chunk-title-v1"
 STORE_LAYOUT = "compact-v5"  # content ids, batched compact writes, sentence text as metadata, records with pages and headings
 CONFIG_FILE = "rag.toml"
 
