@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from rag.sections import page_of, section_label
+from rag.sections import heading_between, page_of, section_label
 from rag.types import Hit, Sentence
 
 if TYPE_CHECKING:
@@ -82,9 +82,18 @@ class Retriever:
                     lexical_rank=lexical_rank.get(sid),
                     title=record.title if record else "",
                     path=record.path if record else "",
-                    context=before.text if before else "",
+                    context=_context(record, before, sentence),
                     section=section_label(record.headings, sentence.start) if record else "",
                     page=page_of(record.pages, sentence.start) if record else None,
                 )
             )
         return hits
+
+
+def _context(record, before, sentence) -> str:
+    """What a sentence is read after: the previous sentence, or the heading between the two
+    (the first sentence of a section follows its heading, not the end of the last section)."""
+    heading = heading_between(record.headings, before.end if before else 0, sentence.start) if record else None
+    if heading is not None:
+        return heading.text
+    return before.text if before else ""

@@ -50,6 +50,13 @@ def section_label(headings: Sequence[Heading], offset: int) -> str:
     return SECTION_SEPARATOR.join(section_path(headings, offset))
 
 
+def heading_between(headings: Sequence[Heading], start: int, end: int) -> Heading | None:
+    """The last heading that begins in ``[start, end)``: the one a sentence at ``end`` follows
+    directly when ``start`` is where the sentence before it ends."""
+    at = bisect.bisect_left([h.start for h in headings], end) - 1
+    return headings[at] if at >= 0 and headings[at].start >= start else None
+
+
 def page_of(pages: Sequence[int], offset: int) -> int | None:
     """The 1-based page whose text holds ``offset``; None for a document without pages."""
     if not pages:

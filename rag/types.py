@@ -101,7 +101,7 @@ class Hit:
     lexical_rank: int | None = None
     title: str = ""
     path: str = ""
-    context: str = ""
+    context: str = ""  # the previous sentence, or the heading between it and this one
     section: str = ""  # the heading path the sentence lies under ("Experiments › Datasets"), if any
     page: int | None = None  # 1-based page of the file the sentence starts on (PDF)
 
