@@ -9,7 +9,7 @@ import pytest
 from conftest import SHARED
 
 from rag.files import load_document
-from rag.sections import find_headings, section_label
+from rag.sections import find_headings, heading_between, section_label, section_paths
 from rag.sentences import split_sentences
 
 QASPER_DOCS = SHARED / "benchmarks" / "qasper" / "docs"
@@ -135,3 +135,15 @@ def test_markdown_heading_is_never_cited(fake_rag, tmp_path):
     answer = fake_rag.ask("Who holds the key?")
     assert answer.citations and answer.citations[0].section == "Marl library cabinet › Who holds the key"
     assert answer.to_json()["citations"][0]["section"] == "Marl library cabinet › Who holds the key"
+    key = next(h for h in answer.evidence if h.sentence.text.startswith("The key"))
+    assert key.context == "Who holds the key"  # read after its heading, not after the section before
+
+
+def test_section_paths_and_the_heading_between_two_offsets():
+    text = "# A\n\none.\n\n## B\n\ntwo.\n\n# C\n\nthree.\n"
+    headings = find_headings(text)
+    offsets = [text.index(w) for w in ("one", "two", "three")]
+    assert section_paths(headings, offsets) == [("A",), ("A", "B"), ("C",)]
+    assert [section_label(headings, o) for o in offsets] == ["A", "A › B", "C"]
+    assert heading_between(headings, offsets[0] + 4, offsets[1]).text == "B"
+    assert heading_between(headings, offsets[1], offsets[1] + 3) is None
