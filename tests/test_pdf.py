@@ -199,3 +199,44 @@ def test_aes_pdf_with_empty_password_opens_and_a_locked_one_is_skipped_in_one_ba
     assert report["skipped"] == [
         {"path": str(docs / "locked.pdf"), "reason": "PDF is password-protected; remove the password (qpdf --decrypt IN OUT) and ingest again"}
     ]
+
+
+def test_the_source_panel_shows_a_pdf_citation_on_its_page_image_else_the_page_text(fake_rag, tmp_path):
+    from rag.ui_chat import ChatTurn, open_source
+
+    copy = tmp_path / "costco.pdf"
+    copy.write_bytes(COSTCO.read_bytes())
+    fake_rag.ingest([copy])
+    answer = fake_rag.ask("How many warehouses does Costco operate?")
+    turns = [ChatTurn(answer.question, answer)]
+    panel = open_source(fake_rag, turns, "cite", 0, 1)
+    assert '<div class="rag-page" data-page="2">' in panel and 'src="data:image/png;base64,' in panel
+    boxes = re.findall(r'<mark(?: id="rag-hit")? class="rag-page-hit" style="left:([0-9.]+)%;top:([0-9.]+)%', panel)
+    assert len(boxes) == 3 and all(0 < float(top) < 30 for _, top in boxes)  # three lines near the top of page 2
+
+    copy.write_bytes(COSTCO.read_bytes() + b"\n%edited\n")  # the file no longer holds what was stored
+    fallback = open_source(fake_rag, turns, "cite", 0, 1)
+    assert "rag-page-hit" not in fallback and "data:image" not in fallback
+    document = fake_rag.document(answer.citations[0].doc_id)
+    page_two = document.text[document.pages[1] : document.pages[2]]
+    assert '<mark id="rag-hit" class="rag-hit">' in fallback and "p. 2" in fallback
+    assert "Comparable sales" not in fallback and "CONSOLIDATED STATEMENTS OF INCOME" not in fallback  # pages 1 and 3
+    assert "A conference call to discuss these results" in page_two and "A conference call to discuss these results" in fallback
+
+
+def test_page_characters_align_with_the_stored_page_text(intel):
+    import pypdfium2 as pdfium
+
+    from rag.formats.pdf_page import char_indices
+
+    document = pdfium.PdfDocument(INTEL)
+    for page in (1, 5, 17):
+        begin = intel.pages[page - 1]
+        end = intel.pages[page] if page < len(intel.pages) else len(intel.text)
+        textpage = document[page - 1].get_textpage()
+        indices = char_indices(textpage, intel.text[begin:end])
+        assert indices is not None and len(indices) == end - begin
+        written = "".join(intel.text[begin + k] for k, i in enumerate(indices) if i >= 0)
+        read = "".join(textpage.get_text_range(i, 1) for i in indices if i >= 0)
+        assert _letters(written) == _letters(read.replace("\ufffe", "-"))
+        assert char_indices(textpage, intel.text[begin:end].replace("e", "a", 1)) is None
