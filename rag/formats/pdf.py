@@ -25,13 +25,12 @@ CELL_GAP = 1.6  # a horizontal gap wider than this many font sizes starts a new 
 PARAGRAPH_GAP = 0.6  # lines further apart than the usual pitch by this many font sizes are different paragraphs
 HEADING_SIZE = 1.15  # type this much larger than the body's is a heading
 MAX_HEADING_CHARS = 150
-MAX_OUTLINE_ITEMS = 5000
 CELL_SEPARATOR = " | "
 _ITEM = re.compile(r"(?:[•●▪◦‣∙·■□►✓\-–—*]|\(?[0-9]{1,3}[.)]|\([a-zA-Z]{1,4}\))\s")
 _CURRENCY = frozenset({"$", "€", "£", "¥", "(", "$(", "($"})
 _FINAL_STOP = tuple(".,;:!?")
-_LETTERS_WORD = re.compile(r"[^\W\d_]{3,}")
-_SPACES = re.compile(r"\s+")
+LETTERS_WORD = re.compile(r"[^\W\d_]{3,}")
+SPACES = re.compile(r"\s+")
 _LIGATURE_MARKS = {"\x01": "fi", "\x02": "ff", "\x03": "ffi"}
 
 
@@ -75,7 +74,7 @@ class Line:
 
 
 @dataclass
-class _Block:
+class Block:
     lines: list[Line] = field(default_factory=list)
 
     @property
@@ -108,7 +107,7 @@ def extract_pdf(raw: bytes, name: str, limits: PdfLimits = PdfLimits()) -> PdfTe
 def _pdfium_reason(exc: Exception) -> str:
     """pdfium's own words for a failure ("data format error"), else the exception's."""
     said = re.search(r"PDFium: ([^)]+)", str(exc))
-    return (said.group(1).lower() if said else _SPACES.sub(" ", str(exc)).strip()[:120]) or type(exc).__name__
+    return (said.group(1).lower() if said else SPACES.sub(" ", str(exc)).strip()[:120]) or type(exc).__name__
 
 
 def _extract(document, name: str, limits: PdfLimits) -> PdfText:
@@ -131,12 +130,14 @@ def _extract(document, name: str, limits: PdfLimits) -> PdfText:
         finally:
             textpage.close()
             page.close()
+    from rag.formats.pdf_headings import layout_headings, layout_title, metadata_title, outline_headings
+
     body_size = _body_size(pages)
     page_blocks = [_blocks(lines, body_size) for lines in pages]
-    title = _metadata_title(document)
-    layout_headings = [b for blocks in page_blocks for b in blocks if b.kind == "heading"]
+    title = metadata_title(document)
+    heading_blocks = [b for blocks in page_blocks for b in blocks if b.kind == "heading"]
     if not title:
-        title = _layout_title(page_blocks) or _SPACES.sub(" ", name).strip() or "untitled PDF"
+        title = layout_title(page_blocks) or SPACES.sub(" ", name).strip() or "untitled PDF"
     header = f"Title: {title}\n-----\n"
     parts: list[str] = [header]
     length = len(header)
@@ -159,7 +160,7 @@ def _extract(document, name: str, limits: PdfLimits) -> PdfText:
     text = "".join(parts)
     if not text[len(header):].strip():
         raise PdfRejected("PDF has no text layer (scanned image?); run OCR first")
-    headings = _outline_headings(document, page_blocks, spans) or _layout_headings(layout_headings, spans, body_size)
+    headings = outline_headings(document, page_blocks, spans) or layout_headings(heading_blocks, spans, body_size)
     return PdfText(text, tuple(starts), tuple(headings), title)
 
 
@@ -309,25 +310,25 @@ def _kind(line: Line, body_size: float) -> str:
         (larger or line.bold)
         and len(text) <= MAX_HEADING_CHARS
         and not text.endswith(_FINAL_STOP)
-        and _LETTERS_WORD.search(text)
+        and LETTERS_WORD.search(text)
     ):
         return "heading"
     return "text"
 
 
-def _blocks(lines: Sequence[Line], body_size: float) -> list[_Block]:
+def _blocks(lines: Sequence[Line], body_size: float) -> list[Block]:
     """Group a page's lines into blocks: a table row alone, a list item with its indented
     continuation, a (possibly multi-line) heading, a paragraph (lines no further apart than
     the page's usual line pitch)."""
     pitch = _line_pitch(lines)
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     for line in lines:
         line.kind = _kind(line, body_size)
         last = blocks[-1] if blocks else None
         if last is not None and _continues(last, line, pitch):
             last.lines.append(line)
         else:
-            blocks.append(_Block([line]))
+            blocks.append(Block([line]))
     return blocks
 
 
@@ -340,7 +341,7 @@ def _line_pitch(lines: Sequence[Line]) -> float:
     return ratios.most_common(1)[0][0] if ratios else 1.2
 
 
-def _continues(block: _Block, line: Line, pitch: float) -> bool:
+def _continues(block: Block, line: Line, pitch: float) -> bool:
     previous = block.lines[-1]
     size = max(line.size, previous.size, 1.0)
     step = previous.top - line.top
@@ -353,88 +354,3 @@ def _continues(block: _Block, line: Line, pitch: float) -> bool:
     if block.kind == "item":
         return line.left > block.lines[0].left + 1
     return block.kind == "text"
-
-
-def _metadata_title(document) -> str:
-    """The metadata title, unless it is empty or an id or file name ("0000320193-21-000105",
-    "Q4 22_EarningsRelease": no word of letters alone)."""
-    try:
-        title = _SPACES.sub(" ", document.get_metadata_value("Title") or "").strip()
-    except Exception:
-        return ""
-    words = title.replace("_", " ").split()
-    if not any(_LETTERS_WORD.fullmatch(w) for w in words) or "_" in title:
-        return ""
-    return title[:200]
-
-
-def _layout_title(page_blocks: Sequence[Sequence[_Block]]) -> str:
-    """The largest heading of the first page that has one."""
-    for blocks in page_blocks:
-        headings = [b for b in blocks if b.kind == "heading"]
-        if headings:
-            best = max(headings, key=lambda b: b.lines[0].size)  # the first of the largest
-            return _SPACES.sub(" ", " ".join(line.text for line in best.lines)).strip()[:200]
-    return ""
-
-
-def _layout_headings(blocks: Sequence[_Block], spans: dict[int, tuple[int, int]], body_size: float) -> list[Heading]:
-    """Headings from the layout: larger type is a higher level; bold body type the lowest."""
-    sizes = sorted({b.lines[0].size for b in blocks if b.lines[0].size >= body_size * HEADING_SIZE}, reverse=True)
-    level_of = {size: min(level, 5) for level, size in enumerate(sizes, 1)}
-    headings = []
-    for block in blocks:
-        start, end = spans[id(block)]
-        level = level_of.get(block.lines[0].size, min(len(sizes) + 1, 6))
-        headings.append(Heading(start, end, level, _SPACES.sub(" ", " ".join(line.text for line in block.lines)).strip()))
-    return headings
-
-
-def _outline_headings(document, page_blocks: Sequence[Sequence[_Block]], spans: dict[int, tuple[int, int]]) -> list[Heading]:
-    """Headings from the outline (bookmarks), each placed on the block of its page whose text
-    is the bookmark's title, else on the first short block at or below the bookmark's target;
-    bookmarks that match no block are left out."""
-    headings: dict[int, Heading] = {}
-    try:
-        for number, bookmark in enumerate(document.get_toc()):
-            if number >= MAX_OUTLINE_ITEMS:
-                break
-            title = _SPACES.sub(" ", bookmark.get_title() or "").strip()
-            destination = bookmark.get_dest()
-            page = destination.get_index() if destination else None
-            if not title or page is None or not 0 <= page < len(page_blocks):
-                continue
-            block = _match_block(page_blocks[page], title, _target_y(destination))
-            if block is not None:
-                start, end = spans[id(block)]
-                headings.setdefault(start, Heading(start, end, min(bookmark.level + 1, 6), title))
-    except Exception:  # a broken outline costs the headings, not the document
-        return []
-    return [headings[k] for k in sorted(headings)]
-
-
-def _target_y(destination) -> float | None:
-    try:
-        mode, view = destination.get_view()
-    except Exception:
-        return None
-    return view[1] if mode == 1 and len(view) > 1 else None  # XYZ: left, top, zoom
-
-
-def _match_block(blocks: Sequence[_Block], title: str, y: float | None) -> _Block | None:
-    wanted = _key(title)
-    for block in blocks:
-        written = _key(" ".join(line.text for line in block.lines))
-        if written and len(written) <= 2 * len(wanted) + 10 and (wanted in written or written in wanted) and len(written) >= 4:
-            return block
-    if y is None:
-        return None
-    for block in blocks:
-        if block.lines[0].top <= y + 1:
-            short = len(block.lines) <= 2 and len(block.lines[0].text) <= MAX_HEADING_CHARS
-            return block if short and block.kind in ("heading", "text") else None
-    return None
-
-
-def _key(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", text.lower())
