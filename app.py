@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from rag import ui_render
+from rag import ui_page, ui_render
 from rag.config import load_settings
 from rag.errors import ConfigError, RagError
 from rag.pipeline import Rag
@@ -322,7 +322,7 @@ def launch(demo, rag: Rag, host: str, port: int) -> None:
         mcp_server=False,
         footer_links=["api", "settings"],
         max_file_size=rag.settings.max_file_bytes,
-        css=ui_render.CSS,
+        css=ui_render.CSS + ui_page.PAGE_CSS,
     )
 
 

@@ -114,6 +114,10 @@ class Settings(BaseModel):
     max_file_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1, description="larger files are skipped (16 MiB of text embeds for ~1 h here)"
     )
+    max_pdf_pages: int = Field(default=2000, ge=1, description="PDFs with more pages are skipped")
+    max_text_chars: int = Field(
+        default=16 * 1024 * 1024, ge=1, description="a PDF whose extracted text passes this many characters is skipped"
+    )
     llm_url: str | None = None
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
     llm_threads: int = Field(default=1, ge=1, le=64, description="1 is fastest on a busy 2-core machine")

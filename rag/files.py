@@ -87,8 +87,9 @@ def document_id(content_hash: str) -> str:
     return content_id("doc", content_hash)
 
 
-def load_document(path: Path, max_bytes: int) -> Document:
-    """Read and decode one file; raise FileRejected with a one-line reason if it cannot be used."""
+def load_document(path: Path, max_bytes: int, *, max_pdf_pages: int = 2000, max_text_chars: int = 16 * 2**20) -> Document:
+    """Read and decode one file; raise FileRejected with a one-line reason if it cannot be used
+    (a PDF also when it has more pages or extracted characters than allowed)."""
     try:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -107,9 +108,11 @@ def load_document(path: Path, max_bytes: int) -> Document:
         raise FileRejected("empty file")
     suffix = path.suffix.lower()
     content_hash = hashlib.sha256(raw).hexdigest()
+    pages: tuple[int, ...] = ()
     headings: tuple[Heading, ...] | None = None  # None: found in the text below
     if suffix == ".pdf":
-        text, kind = _pdf_text(raw), "pdf"
+        pdf = _pdf_text(raw, path, max_pdf_pages, max_text_chars)
+        text, kind, pages, headings = pdf.text, "pdf", pdf.pages, pdf.headings
     elif suffix in (".html", ".htm"):
         (text, headings), kind = html_document_text(_decode(raw, path)), "html"
     elif suffix == ".docx":
@@ -133,6 +136,7 @@ def load_document(path: Path, max_bytes: int) -> Document:
         source=meta.get("source") or meta.get("original url") or "",
         licence=meta.get("licence") or meta.get("license") or "",
         kind=kind,
+        pages=pages,
         headings=headings,
     )
 
@@ -162,24 +166,13 @@ def _docx_text(raw: bytes) -> tuple[str, tuple[Heading, ...]]:
     return text, headings
 
 
-def _pdf_text(raw: bytes) -> str:
-    import io
-    import logging
+def _pdf_text(raw: bytes, path: Path, max_pages: int, max_chars: int):
+    from rag.formats.pdf import PdfLimits, PdfRejected, extract_pdf
 
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = PdfReader(io.BytesIO(raw))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
-        raise FileRejected(f"unreadable PDF ({type(exc).__name__}); re-export it") from None
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text.strip():
-        raise FileRejected("PDF has no text layer (scanned image?); run OCR first")
-    title = (reader.metadata.title if reader.metadata else None) or ""
-    return f"Title: {title.strip()}\n-----\n{text}\n" if title.strip() else text + "\n"
+        return extract_pdf(raw, path.stem.replace("_", " "), PdfLimits(max_pages, max_chars))
+    except PdfRejected as reason:
+        raise FileRejected(str(reason)) from None
 
 
 def parse_header(text: str) -> tuple[dict[str, str], int]:

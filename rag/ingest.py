@@ -156,7 +156,9 @@ def ingest_files(
             if progress:
                 progress(done, len(files), str(path))
             try:
-                document = load_document(path, settings.max_file_bytes)
+                document = load_document(
+                    path, settings.max_file_bytes, max_pdf_pages=settings.max_pdf_pages, max_text_chars=settings.max_text_chars
+                )
             except FileRejected as reason:
                 skipped.append(SkippedFile(str(path), str(reason)))
                 continue

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag import ui_render
+from rag import ui_page, ui_render
+from rag.formats.pdf_page import page_image
 from rag.pipeline import ANSWERERS, Rag
+from rag.sections import page_of
 from rag.shell import user_message
 from rag.types import Answer
 
@@ -90,7 +92,27 @@ def open_source(rag: Rag, turns: Sequence[ChatTurn], kind: str, turn: int, index
         return ui_render.render_panel_message(user_message(exc))
     if document is None:
         return ui_render.render_panel_message("That document is no longer in the index; ask again.")
+    if document.kind == "pdf" and document.pages:
+        return _pdf_panel(document, start, end, heading, quote, span, section)
     return ui_render.render_document(document, start, end, heading=heading, quote=quote, answer_span=span, section=section)
+
+
+def _pdf_panel(
+    document, start: int, end: int, heading: str, quote: str, span: tuple[int, int] | None, section: str = ""
+) -> str:
+    """A PDF citation: its page as an image with the span's boxes; where the boxes cannot be
+    matched (the file changed, a page pdfium cannot draw), the page's text with the span marked."""
+    page = page_of(document.pages, start)
+    begin = document.pages[page - 1]
+    stop = document.pages[page] if page < len(document.pages) else len(document.text)
+    if document.text[start:end] == quote:
+        image = page_image(document.path, document.content_hash, page, document.text[begin:stop], start - begin, end - begin)
+        if image is not None and image.boxes:
+            return ui_page.render_page(document, page, image, heading=f"{heading} · p. {page}", quote=quote)
+    return ui_render.render_document(
+        document, start, end, heading=f"{heading} · p. {page}", quote=quote, answer_span=span, window=(begin, stop),
+        section=section,
+    )
 
 
 def api_ask(rag: Rag, question: str) -> str:

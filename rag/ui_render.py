@@ -132,7 +132,8 @@ def _citation_item(citation: Citation, turn: int, *, quoted_above: bool = False)
         quote = f'<span class="rag-quote">“{_e(normalize_space(citation.quote))}”</span> '
     return (
         f'<li>{cite_link(turn, citation.label, title=citation.title)} {quote}'
-        f'<span class="rag-from">— {_e(citation.title)}{_section_suffix(citation.section)}</span>{note}</li>'
+        f'<span class="rag-from">— {_e(citation.title)}{_section_suffix(citation.section)}'
+        f'{f", p. {citation.page}" if citation.page else ""}</span>{note}</li>'
     )
 
 
@@ -196,18 +197,23 @@ def render_document(
     quote: str | None = None,
     answer_span: tuple[int, int] | None = None,
     section: str = "",
+    window: tuple[int, int] | None = None,
 ) -> str:
     """The document's header fields (with the ``section`` the span lies in) and its text with ``text[start:end]`` in ``<mark id="rag-hit">``
     and, inside it, the short answer ``answer_span`` in ``<mark class="rag-answer-span">``.
 
     The parts are escaped separately, so each mark covers exactly its characters. The header
-    block is shown as fields, the body from ``body_start``. ``quote``, when given, is compared
-    with the span: a mismatch means the document changed.
+    block is shown as fields, the body from ``body_start`` (only ``text[window[0]:window[1]]``
+    when a window is given: a PDF page). ``quote``, when given, is compared with the span: a
+    mismatch means the document changed.
     """
     text = document.text
     if not 0 <= start <= end <= len(text):
         return render_panel_message(f"The cited span {start}–{end} is outside “{document.title}”; re-ingest it.")
     begin = document.body_start if document.body_start <= start else 0
+    stop = len(text)
+    if window is not None and window[0] <= start <= end <= window[1]:
+        begin, stop = window
     warning = ""
     if quote is not None and text[start:end] != quote:
         warning = '<p class="rag-warning">The document changed since this answer; the highlight may be off.</p>'
@@ -231,7 +237,7 @@ def render_document(
         '<div class="rag-doc-body">'
         f"{_e(text[begin:start])}"
         f'<mark id="{MARK_ID}" class="rag-hit">{_inner(text, start, end, answer_span)}</mark>'
-        f"{_e(text[end:])}"
+        f"{_e(text[end:stop])}"
         "</div></div>"
     )
 

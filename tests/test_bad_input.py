@@ -166,7 +166,7 @@ BAD_FILES = [
     ("chmod 000", "locked.txt", _unreadable, None if AS_ROOT else "permission denied; make the file readable"),
     ("PDF without text", "scan.pdf", _pdf_without_text, "PDF has no text layer (scanned image?); run OCR first"),
     ("not really a PDF", "fake.pdf", lambda p: p.write_bytes(b"%PDF-1.4\nthis is not a pdf at all\n"),
-     "unreadable PDF (PdfStreamError); re-export it"),
+     "unreadable PDF (data format error); re-export it"),
     ("HTML of only script", "app.html",
      lambda p: p.write_text("<html><body><script>" + "var x = 'The council meets';" * 500 + "</script></body></html>"),
      "no extractable text"),

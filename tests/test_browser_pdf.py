@@ -1,0 +1,85 @@
+"""A PDF citation in the web UI, in headless Chromium: the source panel shows the cited page
+as an image with the sentence's boxes over it (the Costco release of ../shared/pdfs, 4 pages,
+the answer on page 2). Needs /usr/bin/chromium (scripts/install_browser.sh)."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import SHARED
+from test_browser import (  # noqa: F401  (browser: the shared Chromium fixture)
+    LAPTOP,
+    ROOT,
+    _clean_env,
+    _free_port,
+    _wait_until_up,
+    ask,
+    browser,
+    shot,
+)
+
+pytestmark = pytest.mark.browser
+
+COSTCO = SHARED / "pdfs" / "COSTCO_2023Q1_EARNINGS.pdf"
+
+
+@pytest.fixture(scope="module")
+def served_pdf(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ui-pdf")
+    store = folder / "store"
+    env = _clean_env()
+    built = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ingest", str(COSTCO), "--store", str(store)],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert built.returncode == 0, built.stderr
+    log = folder / "app.log"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--store", str(store)],
+            cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log.read_text(errors="replace")
+
+
+def test_pdf_citation_opens_its_page_with_the_sentence_boxed(browser, served_pdf):  # noqa: F811
+    context = browser.new_context(viewport=LAPTOP)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    tab.goto(served_pdf)
+    tab.wait_for_selector("#rag-question textarea")
+    answer = ask(tab, "How many warehouses does Costco operate?")
+    assert "847 warehouses" in answer.inner_text()
+    assert "p. 2" in answer.locator(".rag-cites li").first.inner_text()
+
+    started = time.monotonic()
+    answer.locator(".rag-text a.rag-cite").first.click()
+    tab.wait_for_selector("#rag-panel .rag-page img")
+    image = tab.locator("#rag-panel .rag-page img")
+    assert image.get_attribute("src").startswith("data:image/png;base64,")
+    assert tab.locator("#rag-panel .rag-page").get_attribute("data-page") == "2"
+    assert image.evaluate("img => img.complete && img.naturalWidth > 500")
+    marks = tab.locator("#rag-panel mark.rag-page-hit")
+    assert marks.count() == 3  # the sentence runs over three lines of the page
+    page_box = tab.locator("#rag-panel .rag-page").bounding_box()
+    first = marks.first.bounding_box()
+    assert first["width"] > 0.5 * page_box["width"] and 0 < first["height"] < 0.05 * page_box["height"]
+    assert page_box["y"] < first["y"] < page_box["y"] + 0.4 * page_box["height"]  # the top part of page 2
+    assert "847 warehouses" in tab.text_content("#rag-panel .rag-page-quote")
+    assert "Page2of4" in tab.text_content("#rag-panel .rag-doc-meta").replace(" ", "")
+    assert time.monotonic() - started < 60
+    shot(tab, "chat-pdf-page-1366x768")
+    context.close()
