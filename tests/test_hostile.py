@@ -1,0 +1,47 @@
+"""Hostile and unusual files and requests: a huge document, special files, links out of the
+folders given, colliding upload names, failures of one file (issue 28)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.chunking import EmbeddingInput
+from rag.types import Chunk
+
+
+class _TokenModel:
+    """A stand-in SentenceTransformer: one row per word piece, recording how many texts each
+    ``encode`` call holds at once."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.calls: list[int] = []
+
+    def encode(self, texts, output_value, batch_size, convert_to_numpy):
+        import torch
+
+        self.calls.append(len(texts))
+        rows = []
+        for text in texts:
+            ids = self.tokenizer.encode(text).ids
+            rows.append(torch.tensor([[float(i % 7), float(len(text))] + [1.0] * 382 for i in ids]))
+        return rows
+
+
+def test_one_long_document_embeds_in_bounded_slices():
+    from rag.embedding import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    model = _TokenModel(embedder._tokenizer)
+    embedder._model = model
+    text = "Short title. The archive is kept in a locked cabinet."
+    chunk = Chunk("c", "d", ("s",), 0, len(text), text, 12)
+    inputs = [EmbeddingInput(chunk, text, ((13, len(text)),))] * (3 * embedder.slice_chunks + 5)
+    vectors = embedder.embed_chunks(inputs)
+    assert len(vectors) == len(inputs)
+    assert max(model.calls) <= embedder.slice_chunks and sum(model.calls) == len(inputs)
+    # An ordinary batch is one call, as before: the same vectors.
+    model.calls.clear()
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(embedder.embed_chunks(inputs[:20]), vectors[:20]))
+    assert model.calls == [20]
