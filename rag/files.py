@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -87,20 +88,45 @@ def document_id(content_hash: str) -> str:
 
 def load_document(path: Path, max_bytes: int) -> Document:
     """Read and decode one file; raise FileRejected with a one-line reason if it cannot be used."""
+    return parse_document(path, read_bounded(path, max_bytes))
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; a FIFO, device or socket is rejected
+    without blocking, and a file that grows while it is read is cut off past the limit."""
+    too_large = "too large ({:.1f} MiB > {:.1f} MiB limit); split it or raise max_file_bytes"
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise FileRejected(f"not a regular file ({_kind(mode)}); only regular files are read")
+        # O_NONBLOCK: should the path become a FIFO after the check, opening it cannot hang.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with open(descriptor, "rb") as handle:
+            mode, size = os.fstat(descriptor).st_mode, os.fstat(descriptor).st_size
+            if not stat.S_ISREG(mode):
+                raise FileRejected(f"not a regular file ({_kind(mode)}); only regular files are read")
             if size > max_bytes:
-                raise FileRejected(
-                    f"too large ({size / 2**20:.1f} MiB > {max_bytes / 2**20:.1f} MiB limit); split it or raise max_file_bytes"
-                )
-            raw = handle.read()
+                raise FileRejected(too_large.format(size / 2**20, max_bytes / 2**20))
+            raw = handle.read(max_bytes + 1)
     except FileRejected:
         raise
     except PermissionError:
         raise FileRejected("permission denied; make the file readable") from None
     except OSError as exc:
         raise FileRejected(f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise FileRejected(f"too large (it grew past the {max_bytes / 2**20:.1f} MiB limit while read); split it or raise max_file_bytes")
+    return raw
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def parse_document(path: Path, raw: bytes) -> Document:
+    """Decode and extract a file's bytes into a Document; raise FileRejected if they cannot be used."""
     if not raw.strip():
         raise FileRejected("empty file")
     suffix = path.suffix.lower()

@@ -45,3 +45,57 @@ def test_one_long_document_embeds_in_bounded_slices():
     model.calls.clear()
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(embedder.embed_chunks(inputs[:20]), vectors[:20]))
     assert model.calls == [20]
+
+
+# ---- special files and bounded reads ----------------------------------------------------------
+
+
+def test_fifo_in_a_folder_is_skipped_without_blocking(tmp_path, capsys):
+    import json
+    import os
+    import threading
+
+    from fakes import TREATY
+
+    from rag.cli import main
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(TREATY)
+    os.mkfifo(docs / "f.txt")
+    result = {}
+    worker = threading.Thread(
+        target=lambda: result.update(code=main(["ingest", str(docs), "--store", str(tmp_path / "store"), "--json"])),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    if worker.is_alive():  # blocked opening the FIFO: let it go, then fail
+        with open(docs / "f.txt", "w"):
+            pass
+        worker.join(timeout=30)
+        pytest.fail("ingest blocked on a FIFO")
+    report = json.loads(capsys.readouterr().out)
+    assert result["code"] == 0
+    assert [os.path.basename(p) for p in report["added"]] == ["good.txt"]
+    assert report["skipped"] == [
+        {"path": str(docs / "f.txt"), "reason": "not a regular file (a FIFO); only regular files are read"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        # A regular file whose size on disk says 0 but whose reading never ends early.
+        ("/proc/self/maps", "too large (it grew past the 0.0 MiB limit while read); split it or raise max_file_bytes"),
+        ("/dev/zero", "not a regular file (a character device); only regular files are read"),
+    ],
+)
+def test_reads_are_bounded_and_regular_files_only(tmp_path, path, reason):
+    from pathlib import Path
+
+    from rag.files import FileRejected, load_document
+
+    with pytest.raises(FileRejected) as rejected:
+        load_document(Path(path), 64)
+    assert str(rejected.value) == reason
