@@ -99,3 +99,145 @@ def test_reads_are_bounded_and_regular_files_only(tmp_path, path, reason):
     with pytest.raises(FileRejected) as rejected:
         load_document(Path(path), 64)
     assert str(rejected.value) == reason
+
+
+# ---- one file's failure is that file's reason -------------------------------------------------
+
+
+def _pdf_with_text(text: str) -> bytes:
+    """A one-page PDF whose page shows ``text``."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _aes_pdf(path, text: str) -> None:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_pdf_with_text(text))))
+    writer.encrypt("", algorithm="AES-128")
+    with open(path, "wb") as handle:
+        writer.write(handle)
+
+
+def _dependency_error(raw: bytes) -> str:
+    from pypdf.errors import DependencyError
+
+    raise DependencyError("cryptography>=3.1 is required for AES algorithm")
+
+
+DEPENDENCY_REASON = (
+    "cannot be ingested (DependencyError: cryptography>=3.1 is required for AES algorithm); the rest of the batch is kept"
+)
+
+
+def test_unexpected_failure_of_one_file_is_its_reason(tmp_path, capsys, monkeypatch):
+    import json
+
+    from fakes import TREATY
+
+    import rag.files
+    from rag.cli import main
+
+    monkeypatch.setattr(rag.files, "_pdf_text", _dependency_error)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(TREATY)
+    (docs / "locked.pdf").write_bytes(_pdf_with_text("Secret minutes"))
+    code = main(["ingest", str(docs), "--store", str(tmp_path / "store"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [p.rsplit("/", 1)[-1] for p in report["added"]] == ["good.txt"]
+    assert report["skipped"] == [{"path": str(docs / "locked.pdf"), "reason": DEPENDENCY_REASON}]
+
+
+class _PoisonedEmbedder:
+    """The hashing embedder, failing on any chunk that says POISON."""
+
+    def __init__(self):
+        from fakes import HashingEmbedder
+
+        self.inner = HashingEmbedder()
+        self.name, self.dimension, self.window = "poisoned", 384, 256
+        self.count_tokens, self.embed_query = self.inner.count_tokens, self.inner.embed_query
+
+    def embed_chunks(self, inputs):
+        if any("POISON" in item.text for item in inputs):
+            raise FloatingPointError("the model gave NaN")
+        return self.inner.embed_chunks(inputs)
+
+
+def test_a_document_that_fails_to_embed_is_skipped_and_its_batch_stays(tmp_path):
+    from fakes import TALKS, TREATY
+
+    from rag.config import Settings
+    from rag.pipeline import Rag
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(TREATY)
+    (docs / "b.txt").write_text("Title: Bad\n-----\nThis sentence says POISON to the model.\n")
+    (docs / "c.txt").write_text(TALKS)
+    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=_PoisonedEmbedder())
+    report = rag.ingest([docs])
+    assert [p.rsplit("/", 1)[-1] for p in report.added] == ["a.txt", "c.txt"]
+    assert [(s.path.rsplit("/", 1)[-1], s.reason) for s in report.skipped] == [
+        ("b.txt", "cannot be ingested (FloatingPointError: the model gave NaN); the rest of the batch is kept")
+    ]
+    assert report.documents == 2
+    assert sorted(s.path.rsplit("/", 1)[-1] for s in rag.sources()) == ["a.txt", "c.txt"]
+
+
+def test_uploads_keep_the_good_files_when_one_fails(fake_rag, tmp_path, monkeypatch):
+    from fakes import TREATY
+
+    import rag.files
+    from rag.uploads import upload_folder
+
+    monkeypatch.setattr(rag.files, "_pdf_text", _dependency_error)
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "good.txt").write_text(TREATY)
+    (given / "locked.pdf").write_bytes(_pdf_with_text("Secret minutes"))
+    report = fake_rag.ingest_uploads([given / "good.txt", given / "locked.pdf"])
+    folder = upload_folder(fake_rag.settings.store_dir)
+    assert [p.rsplit("/", 1)[-1] for p in report.added] == ["good.txt"]
+    assert [s.reason for s in report.skipped] == [DEPENDENCY_REASON]
+    assert sorted(p.name for p in folder.iterdir()) == ["good.txt"]
+    assert [s.path for s in fake_rag.sources()] == [str(folder / "good.txt")]
+
+
+def test_aes_encrypted_pdf_never_fails_the_batch(tmp_path, capsys):
+    import json
+
+    from fakes import TREATY
+
+    from rag.cli import main
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(TREATY)
+    _aes_pdf(docs / "aes.pdf", "The archive is kept at the Marl library.")
+    code = main(["ingest", str(docs), "--store", str(tmp_path / "store"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    names = sorted(p.rsplit("/", 1)[-1] for p in report["added"])
+    assert names in (["good.txt"], ["aes.pdf", "good.txt"])
+    if names == ["good.txt"]:  # not opened: skipped with its reason
+        assert [s["path"] for s in report["skipped"]] == [str(docs / "aes.pdf")] and report["skipped"][0]["reason"]
