@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the configured corpus)")
     ingest.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     ingest.add_argument("--json", action="store_true", help="print a JSON summary")
+    ingest.add_argument(
+        "--follow-links", action="store_true", default=None, help="follow links that point outside the paths given"
+    )
 
     ask = sub.add_parser("ask", parents=[common], help="answer one question, or one per stdin line as JSON")
     ask.add_argument("question", nargs="?", help="the question (omit to read questions from stdin)")
@@ -71,6 +74,7 @@ def _open(args, create: bool = False):
         "answerer": getattr(args, "answerer", None),
         "llm_url": args.llm_url,
         "llm_model": args.llm_model,
+        "follow_links_outside": getattr(args, "follow_links", None),
     }
     return Rag(load_settings(args.config, **overrides), create_store=create)
 

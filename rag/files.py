@@ -24,22 +24,24 @@ class FileRejected(Exception):
     """Raised by ``load_document`` with the one-line reason a file cannot be ingested."""
 
 
-def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_EXCLUDES) -> tuple[
-    list[Path], list[SkippedFile]
-]:
+def find_files(
+    paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_EXCLUDES, follow_outside: bool = False
+) -> tuple[list[Path], list[SkippedFile]]:
     """Expand folders recursively into supported files (sorted); report paths that cannot be used.
 
     Files named explicitly are taken even when a folder walk would exclude them. Files come
-    back as absolute, resolved paths.
+    back as absolute, resolved paths. A link met in a folder whose target lies outside every
+    path given is skipped unless ``follow_outside``.
     """
+    given_paths = [Path(p) for p in paths]
+    roots = Roots(given_paths, follow_outside)
     found: dict[str, Path] = {}
     skipped: list[SkippedFile] = []
-    for given in paths:
-        path = Path(given)
+    for given, path in zip(paths, given_paths):
         if not os.path.lexists(path):
             skipped.append(SkippedFile(str(given), "no such file or folder"))
         elif path.is_dir():
-            for file in _walk(path, excludes, skipped):
+            for file in _walk(path, excludes, skipped, roots):
                 try:
                     found.setdefault(str(file.resolve()), file)
                 except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
@@ -54,11 +56,35 @@ def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_
     return [Path(k) for k in sorted(found)], skipped
 
 
-def _walk(folder: Path, excludes: tuple[str, ...], skipped: list[SkippedFile]) -> Iterator[Path]:
+class Roots:
+    """The real places of the paths given to one ingest: a link found in a folder may point
+    inside them (or anywhere, when following links outside is allowed)."""
+
+    def __init__(self, paths: list[Path], follow_outside: bool):
+        self.follow_outside = follow_outside
+        self.folders = [os.path.realpath(p) for p in paths if p.is_dir()]
+        self.files = {os.path.realpath(p) for p in paths if not p.is_dir()}
+
+    def outside(self, path: Path) -> str | None:
+        """The target of ``path`` when it is a link (or lies under one) leading outside the roots."""
+        if self.follow_outside:
+            return None
+        real = os.path.realpath(path)
+        inside = real in self.files or any(real == f or real.startswith(f.rstrip(os.sep) + os.sep) for f in self.folders)
+        return None if inside else real
+
+
+def _walk(folder: Path, excludes: tuple[str, ...], skipped: list[SkippedFile], roots: Roots) -> Iterator[Path]:
     seen: set[str] = set()
 
     def on_error(error: OSError) -> None:
         skipped.append(SkippedFile(str(error.filename or folder), f"cannot read folder: {error.strerror}"))
+
+    def leads_out(path: Path) -> bool:
+        target = roots.outside(path) if os.path.islink(path) else None
+        if target is not None:
+            skipped.append(SkippedFile(str(path), f"link points outside the folders given: {target}"))
+        return target is not None
 
     for root, dirs, files in os.walk(folder, onerror=on_error, followlinks=True):
         real = os.path.realpath(root)
@@ -67,12 +93,12 @@ def _walk(folder: Path, excludes: tuple[str, ...], skipped: list[SkippedFile]) -
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not _excluded(d, excludes))
+        dirs[:] = sorted(d for d in dirs if not _excluded(d, excludes) and not leads_out(Path(root) / d))
         for name in sorted(files):
             if _excluded(name, excludes):
                 continue
             path = Path(root) / name
-            if path.suffix.lower() in SUFFIXES:
+            if path.suffix.lower() in SUFFIXES and not leads_out(path):
                 yield path
 
 

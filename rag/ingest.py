@@ -105,7 +105,7 @@ def ingest_files(
     holds the store for writing."""
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
-    files, skipped = find_files(paths)
+    files, skipped = find_files(paths, follow_outside=settings.follow_links_outside)
     added, updated, unchanged, moved, copies = [], [], [], [], []
     catalogue = Catalogue(records)
     window = settings.embedding_window

@@ -266,6 +266,47 @@ def test_folder_symlink_loop_is_reported_once_and_the_files_get_in(workdir, caps
     assert report["skipped"] == [{"path": str(docs / "sub" / "back"), "reason": "symlink loop: folder already visited"}]
 
 
+def _private(workdir: Path) -> Path:
+    """A file outside the folder that will be ingested."""
+    secret = workdir / "private" / "id_rsa"
+    secret.parent.mkdir(exist_ok=True)
+    secret.write_text("The secret key opens the vault of the Marl library.\n")
+    return secret
+
+
+# (id, how to make the links in docs/ (given the work folder), the flags, names added, skipped as (name, reason))
+LINKS = [
+    ("file link out", lambda w: os.symlink(_private(w), w / "docs/notes.md"), (),
+     ["good.txt"], [("notes.md", "link points outside the folders given: {w}/private/id_rsa")]),
+    ("link to /dev/zero", lambda w: os.symlink("/dev/zero", w / "docs/zero.txt"), (),
+     ["good.txt"], [("zero.txt", "link points outside the folders given: /dev/zero")]),
+    ("folder link out", lambda w: (_private(w), os.symlink(w / "private", w / "docs/keys"),
+                                   os.symlink(w / "private/id_rsa", w / "private/key.txt")), (),
+     ["good.txt"], [("keys", "link points outside the folders given: {w}/private")]),
+    ("link inside", lambda w: os.symlink(w / "docs/good.txt", w / "docs/same.md"), (),
+     ["good.txt"], []),
+    ("link out, allowed", lambda w: os.symlink(_private(w), w / "docs/notes.md"), ("--follow-links",),
+     ["good.txt", "id_rsa"], []),
+]
+
+
+@pytest.mark.parametrize(("make", "flags", "added", "skipped"), [c[1:] for c in LINKS], ids=[c[0] for c in LINKS])
+def test_links_out_of_the_folders_given_are_skipped_by_default(workdir, capsys, make, flags, added, skipped):
+    docs = workdir / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(TREATY)
+    make(workdir)
+    code, out, err = run(capsys, "ingest", docs, "--store", workdir / "store", "--json", *flags)
+    assert code == 0, err
+    report = json.loads(out)
+    assert sorted(Path(p).name for p in report["added"]) == added
+    assert [(Path(s["path"]).name, s["reason"]) for s in report["skipped"]] == [
+        (name, reason.format(w=workdir.resolve())) for name, reason in skipped
+    ]
+    answer = json.loads(run(capsys, "ask", "What opens the vault?", "--store", workdir / "store", "--json")[1])
+    assert ("secret key" in json.dumps(answer)) == ("--follow-links" in flags)
+
+
 def test_unreadable_folder(workdir, capsys):
     docs = workdir / "docs"
     (docs / "locked").mkdir(parents=True)
