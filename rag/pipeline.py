@@ -231,24 +231,18 @@ class Rag:
     def ingest_uploads(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
         """Copy uploaded files into the upload folder beside the store and index them; a file
         that cannot be ingested is removed again (a replaced one comes back) and nothing else
-        changes."""
-        from rag.uploads import stage_upload, upload_folder
+        changes. Names that clean to one file name are kept apart (``renamed`` says how)."""
+        from rag.uploads import settle_uploads, stage_uploads, upload_folder
 
-        folder = upload_folder(self.settings.store_dir)
-        staged = [stage_upload(Path(p), folder) for p in paths]
+        staged = stage_uploads([Path(p) for p in paths], upload_folder(self.settings.store_dir))
         try:
             report = self.ingest([s.target for s in staged], progress=progress)
         except BaseException:
             for upload in staged:
                 upload.undo()
             raise
-        rejected = {os.path.abspath(s.path) for s in report.skipped}
-        for upload in staged:
-            if str(upload.target) in rejected:
-                upload.undo()
-            else:
-                upload.commit()
-        return report
+        renamed = settle_uploads(staged, {os.path.abspath(s.path) for s in report.skipped})
+        return replace(report, renamed=renamed)
 
     # ---- asking ----------------------------------------------------------------------------
 

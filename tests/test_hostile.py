@@ -241,3 +241,58 @@ def test_aes_encrypted_pdf_never_fails_the_batch(tmp_path, capsys):
     assert names in (["good.txt"], ["aes.pdf", "good.txt"])
     if names == ["good.txt"]:  # not opened: skipped with its reason
         assert [s["path"] for s in report["skipped"]] == [str(docs / "aes.pdf")] and report["skipped"][0]["reason"]
+
+
+# ---- upload names that clean to the same name -------------------------------------------------
+
+
+def _upload(rag, tmp_path, files: dict[str, str]):
+    """Upload ``{original name: text}`` as Gradio hands files over: each in a folder of its own."""
+    import tempfile
+    from pathlib import Path
+
+    paths = []
+    for name, text in files.items():
+        path = Path(tempfile.mkdtemp(dir=tmp_path)) / name
+        path.write_text(text)
+        paths.append(path)
+    return rag.ingest_uploads(paths)
+
+
+def _names(paths) -> list[str]:
+    return sorted(p.rsplit("/", 1)[-1] for p in paths)
+
+
+FIRST = "Title: First minutes\n-----\nThe council met on Monday and agreed the budget.\n"
+SECOND = "Title: Second minutes\n-----\nThe harbour of Ghent reopened in March after the works.\n"
+
+
+def test_colliding_upload_names_one_after_another_are_kept_apart(fake_rag, tmp_path):
+    from rag.ui_render import render_ingest_report
+    from rag.uploads import upload_folder
+
+    given = tmp_path / "given"
+    given.mkdir()
+    first = _upload(fake_rag, given, {"minutes 1.txt": FIRST})
+    assert _names(first.added) == ["minutes-1.txt"] and first.renamed == ("minutes 1.txt -> minutes-1.txt",)
+    second = _upload(fake_rag, given, {"minutes-1.txt": SECOND})
+    assert _names(second.added) == ["minutes-1-2.txt"] and not second.updated
+    assert second.renamed == ("minutes-1.txt -> minutes-1-2.txt",)
+    assert "Saved minutes-1.txt as minutes-1-2.txt" in render_ingest_report(second)
+    assert sorted(s.title for s in fake_rag.sources()) == ["First minutes", "Second minutes"]
+    # The same bytes under the same name: unchanged; changed bytes under the same name: updated.
+    assert _names(_upload(fake_rag, given, {"minutes 1.txt": FIRST}).unchanged) == ["minutes-1.txt"]
+    changed = _upload(fake_rag, given, {"minutes-1.txt": SECOND.replace("March", "April")})
+    assert _names(changed.updated) == ["minutes-1-2.txt"] and not changed.added
+    folder = upload_folder(fake_rag.settings.store_dir)
+    assert sorted(p.name for p in folder.iterdir()) == ["minutes-1-2.txt", "minutes-1.txt"]
+    assert (folder / "minutes-1.txt").read_text() == FIRST
+
+
+def test_colliding_upload_names_in_one_batch_are_kept_apart(fake_rag, tmp_path):
+    given = tmp_path / "given"
+    given.mkdir()
+    report = _upload(fake_rag, given, {"minutes 1.txt": FIRST, "minutes-1.txt": SECOND})
+    assert _names(report.added) == ["minutes-1-2.txt", "minutes-1.txt"]
+    assert report.renamed == ("minutes 1.txt -> minutes-1.txt", "minutes-1.txt -> minutes-1-2.txt")
+    assert sorted(s.title for s in fake_rag.sources()) == ["First minutes", "Second minutes"]
