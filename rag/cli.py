@@ -6,6 +6,7 @@ Every failure a user can cause prints one line on stderr and exits with code 2 (
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -137,14 +138,15 @@ def cmd_ask(args) -> int:
         answer = rag.ask(args.question)
         print(answer.to_json_text() if args.json else format_answer(answer))
         return EXIT_OK
-    for line in sys.stdin:
+    stdin = io.TextIOWrapper(sys.stdin.buffer, "utf-8", "surrogateescape") if hasattr(sys.stdin, "buffer") else sys.stdin
+    for line in stdin:
         question = line.strip()
         if not question:
             continue
         try:
             payload = rag.ask(question).to_json()
         except RagError as exc:
-            payload = {"question": question, "error": str(exc)}
+            payload = {"question": question.encode("utf-8", "backslashreplace").decode("utf-8"), "error": str(exc)}
         print(json.dumps(payload, ensure_ascii=False), flush=True)
     return EXIT_OK
 

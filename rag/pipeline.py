@@ -25,6 +25,9 @@ def clean_question(question: str) -> str:
     """Strip control characters and surrounding space; reject empty or over-long questions."""
     if not isinstance(question, str):
         raise InputError("the question must be text")
+    bad = next((i for i, ch in enumerate(question) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:  # a lone surrogate: an undecodable byte read with surrogateescape, say
+        raise InputError(f"the question has an undecodable character at position {bad}; send UTF-8 text")
     cleaned = " ".join(_CONTROL.sub(" ", question).split())
     if not cleaned:
         raise InputError("the question is empty; type a question")

@@ -59,6 +59,8 @@ def assert_verbatim(answer: dict) -> None:
 # ---- questions --------------------------------------------------------------------------------
 
 QUESTION_ERRORS = [
+    ("lone surrogate", "When was the treaty \udcff signed?",
+     "the question has an undecodable character at position 20; send UTF-8 text"),
     ("empty", "", "the question is empty; type a question"),
     ("whitespace", " \t\n  ", "the question is empty; type a question"),
     ("10,000 characters", "why " * 2500, "the question has 9999 characters; shorten it to 2000 or fewer"),
@@ -113,6 +115,19 @@ def test_odd_questions_on_stdin_each_get_one_json_line(treaty_store, capsys, mon
     lines = [json.loads(line) for line in out.splitlines()]
     assert [("error" in line) for line in lines] == [True, True, False, True]
     assert "4 April 1949" in lines[2]["answer"]
+
+
+def test_undecodable_byte_on_stdin_is_that_line_s_error_and_the_next_is_answered(treaty_store, capsys, monkeypatch):
+    raw = b"When was the \xff treaty signed?\nWhen was the treaty signed in Washington?\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw), "utf-8"))
+    code, out, _ = run(capsys, "ask", "--store", treaty_store)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 2
+    assert lines[0] == {
+        "question": "When was the \\udcff treaty signed?",
+        "error": "the question has an undecodable character at position 13; send UTF-8 text",
+    }
+    assert "4 April 1949" in lines[1]["answer"]
 
 
 # ---- files ------------------------------------------------------------------------------------
