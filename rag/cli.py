@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from rag.errors import RagError
-from rag.shell import EXIT_OK, EXIT_USAGE, run_guarded
+from rag.shell import EXIT_OK, EXIT_USAGE, run_guarded, visible
 from rag.text import normalize_space
 from rag.types import PARTIAL_PREFIX
 
@@ -95,9 +95,10 @@ def cmd_ingest(args) -> int:
             f"index: {report.documents} documents, {report.sentences} sentences, {report.chunks} chunks"
         )
         for move in report.moved:
-            print(f"  moved (not embedded again): {move}")
+            print(visible(f"  moved (not embedded again): {move}"))
     for skipped in report.skipped:
-        print(f"rag: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        line = f"rag: skipped {skipped.path}: {skipped.reason}"
+        print(line if args.json else visible(line), file=sys.stderr)
     if report.missing:
         print(f"rag: {missing_line(report.missing)}", file=sys.stderr)
     if report.skipped and not (report.added or report.updated or report.unchanged):
@@ -136,7 +137,7 @@ def cmd_ask(args) -> int:
     rag = _open(args)
     if args.question is not None:
         answer = rag.ask(args.question)
-        print(answer.to_json_text() if args.json else format_answer(answer))
+        print(answer.to_json_text() if args.json else visible(format_answer(answer)))
         return EXIT_OK
     stdin = io.TextIOWrapper(sys.stdin.buffer, "utf-8", "surrogateescape") if hasattr(sys.stdin, "buffer") else sys.stdin
     for line in stdin:
@@ -222,7 +223,7 @@ def cmd_chat(args) -> int:
             if not streamed:
                 print("(draft, being verified) ", end="")
             streamed.append(token)
-            print(token, end="", flush=True)
+            print(visible(token), end="", flush=True)
 
         try:
             answer = rag.ask(question, history, on_token=show)
@@ -231,7 +232,7 @@ def cmd_chat(args) -> int:
             continue
         if streamed:
             print("\n\nVerified answer:")
-        print(format_answer(answer) + "\n")
+        print(visible(format_answer(answer)) + "\n")
         history.append(Turn(question, answer.answer))
 
 
@@ -245,9 +246,9 @@ def cmd_sources(args) -> int:
         print("no documents indexed; run: rag ingest PATH")
     for s in sources:
         mark = "  (MISSING: the file is gone)" if s.missing else ""
-        print(f"{s.sentences:6d} sentences {s.chunks:5d} chunks  {s.title}{mark}\n{'':27}{s.path}")
+        print(visible(f"{s.sentences:6d} sentences {s.chunks:5d} chunks  {s.title}{mark}\n{'':27}{s.path}"))
         for copy in s.copies:
-            print(f"{'':27}{copy} (same content)")
+            print(visible(f"{'':27}{copy} (same content)"))
     missing = [s.path for s in sources if s.missing]
     if missing:
         print(f"rag: {missing_line(missing)}", file=sys.stderr)

@@ -437,3 +437,18 @@ def test_server_that_is_down_is_one_line_exit_2_within_seconds(workdir, capsys):
     code, _, err = run(capsys, "ingest", workdir, "--store-url", f"http://127.0.0.1:{port}")
     assert code == 2 and time.monotonic() - started < 15
     assert one_error_line(err).startswith(f"rag: error: cannot reach the Chroma server at http://127.0.0.1:{port} (")
+
+
+def test_terminal_escapes_in_documents_are_shown_as_escapes(workdir, capsys):
+    docs = workdir / "docs"
+    docs.mkdir()
+    (docs / "esc.txt").write_text(
+        "Title: Minutes \x1b]0;pwned\x07\n-----\nThe vault of Ghent opens at dawn \x1b[8mhidden\x1b[0m on Mondays.\n"
+    )
+    assert run(capsys, "ingest", docs, "--store", workdir / "store")[0] == 0
+    for argv in (("ask", "When does the vault of Ghent open?"), ("sources",)):
+        code, out, _ = run(capsys, *argv, "--store", workdir / "store")
+        assert code == 0 and "\x1b" not in out and "\x07" not in out
+        assert "\\x1b" in out
+    _, out, _ = run(capsys, "ask", "When does the vault of Ghent open?", "--store", workdir / "store", "--json")
+    assert "\\u001b[8m" in out  # JSON unchanged
