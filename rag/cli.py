@@ -6,13 +6,14 @@ Every failure a user can cause prints one line on stderr and exits with code 2 (
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Sequence
 
 from rag.errors import RagError
-from rag.shell import EXIT_OK, EXIT_USAGE, run_guarded
+from rag.shell import EXIT_OK, EXIT_USAGE, run_guarded, visible
 from rag.text import normalize_space
 from rag.types import PARTIAL_PREFIX
 
@@ -38,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the configured corpus)")
     ingest.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     ingest.add_argument("--json", action="store_true", help="print a JSON summary")
+    ingest.add_argument(
+        "--follow-links", action="store_true", default=None, help="follow links that point outside the paths given"
+    )
 
     ask = sub.add_parser("ask", parents=[common], help="answer one question, or one per stdin line as JSON")
     ask.add_argument("question", nargs="?", help="the question (omit to read questions from stdin)")
@@ -71,6 +75,7 @@ def _open(args, create: bool = False):
         "answerer": getattr(args, "answerer", None),
         "llm_url": args.llm_url,
         "llm_model": args.llm_model,
+        "follow_links_outside": getattr(args, "follow_links", None),
     }
     return Rag(load_settings(args.config, **overrides), create_store=create)
 
@@ -90,9 +95,10 @@ def cmd_ingest(args) -> int:
             f"index: {report.documents} documents, {report.sentences} sentences, {report.chunks} chunks"
         )
         for move in report.moved:
-            print(f"  moved (not embedded again): {move}")
+            print(visible(f"  moved (not embedded again): {move}"))
     for skipped in report.skipped:
-        print(f"rag: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        line = f"rag: skipped {skipped.path}: {skipped.reason}"
+        print(line if args.json else visible(line), file=sys.stderr)
     if report.missing:
         print(f"rag: {missing_line(report.missing)}", file=sys.stderr)
     if report.skipped and not (report.added or report.updated or report.unchanged):
@@ -131,16 +137,17 @@ def cmd_ask(args) -> int:
     rag = _open(args)
     if args.question is not None:
         answer = rag.ask(args.question)
-        print(answer.to_json_text() if args.json else format_answer(answer))
+        print(answer.to_json_text() if args.json else visible(format_answer(answer)))
         return EXIT_OK
-    for line in sys.stdin:
+    stdin = io.TextIOWrapper(sys.stdin.buffer, "utf-8", "surrogateescape") if hasattr(sys.stdin, "buffer") else sys.stdin
+    for line in stdin:
         question = line.strip()
         if not question:
             continue
         try:
             payload = rag.ask(question).to_json()
         except RagError as exc:
-            payload = {"question": question, "error": str(exc)}
+            payload = {"question": question.encode("utf-8", "backslashreplace").decode("utf-8"), "error": str(exc)}
         print(json.dumps(payload, ensure_ascii=False), flush=True)
     return EXIT_OK
 
@@ -216,7 +223,7 @@ def cmd_chat(args) -> int:
             if not streamed:
                 print("(draft, being verified) ", end="")
             streamed.append(token)
-            print(token, end="", flush=True)
+            print(visible(token), end="", flush=True)
 
         try:
             answer = rag.ask(question, history, on_token=show)
@@ -225,7 +232,7 @@ def cmd_chat(args) -> int:
             continue
         if streamed:
             print("\n\nVerified answer:")
-        print(format_answer(answer) + "\n")
+        print(visible(format_answer(answer)) + "\n")
         history.append(Turn(question, answer.answer))
 
 
@@ -239,9 +246,9 @@ def cmd_sources(args) -> int:
         print("no documents indexed; run: rag ingest PATH")
     for s in sources:
         mark = "  (MISSING: the file is gone)" if s.missing else ""
-        print(f"{s.sentences:6d} sentences {s.chunks:5d} chunks  {s.title}{mark}\n{'':27}{s.path}")
+        print(visible(f"{s.sentences:6d} sentences {s.chunks:5d} chunks  {s.title}{mark}\n{'':27}{s.path}"))
         for copy in s.copies:
-            print(f"{'':27}{copy} (same content)")
+            print(visible(f"{'':27}{copy} (same content)"))
     missing = [s.path for s in sources if s.missing]
     if missing:
         print(f"rag: {missing_line(missing)}", file=sys.stderr)

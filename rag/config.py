@@ -118,6 +118,9 @@ class Settings(BaseModel):
     max_text_chars: int = Field(
         default=16 * 1024 * 1024, ge=1, description="a PDF whose extracted text passes this many characters is skipped"
     )
+    follow_links_outside: bool = Field(
+        default=False, description="follow links found in a folder whose target lies outside the paths given to ingest"
+    )
     llm_url: str | None = None
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
     llm_threads: int = Field(default=1, ge=1, le=64, description="1 is fastest on a busy 2-core machine")

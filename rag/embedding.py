@@ -96,6 +96,7 @@ class SentenceTransformerEmbedder:
         self._load_lock = threading.Lock()
         self._tokenizer = load_tokenizer(self.model_path)
         self.window = 256
+        self.slice_chunks = max(256, 4 * batch_size)  # chunks whose token matrices are held at once
 
     def _loaded(self):
         with self._load_lock:
@@ -121,30 +122,37 @@ class SentenceTransformerEmbedder:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
     def embed_chunks(self, inputs: Sequence[EmbeddingInput]) -> list[tuple[np.ndarray, np.ndarray]]:
-        import numpy as np
-
         if not inputs:
             return []
         from rag.precision import autocast
 
         model = self._loaded()
-        texts = [item.text for item in inputs]
-        with autocast(self.precision):
-            token_sets = model.encode(
-                texts, output_value="token_embeddings", batch_size=self.batch_size, convert_to_numpy=False
-            )
         results = []
-        for item, tokens in zip(inputs, token_sets):
-            matrix = tokens.float().numpy()
-            offsets = self._tokenizer.encode(item.text).offsets
-            if len(offsets) != matrix.shape[0]:
-                raise ModelError(f"tokenizer mismatch on a chunk of {len(offsets)} word pieces; reinstall the model")
-            chunk_vector = _normalise(matrix.mean(axis=0))
-            sentence_vectors = np.stack(
-                [_normalise(_pool(matrix, offsets, start, end)) for start, end in item.sentence_spans]
-            )
-            results.append((chunk_vector, sentence_vectors))
+        # Token matrices are large: pool them a slice of chunks at a time, so memory does not
+        # grow with a document's length (a slice holds more chunks than one ingest batch, so
+        # a corpus of ordinary files embeds in the same batches as unsliced).
+        for first in range(0, len(inputs), self.slice_chunks):
+            part = inputs[first : first + self.slice_chunks]
+            with autocast(self.precision):
+                token_sets = model.encode(
+                    [item.text for item in part], output_value="token_embeddings", batch_size=self.batch_size, convert_to_numpy=False
+                )
+            results += [self._pooled(item, tokens) for item, tokens in zip(part, token_sets)]
         return results
+
+    def _pooled(self, item: EmbeddingInput, tokens) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk vector and its sentence vectors from one chunk's token matrix."""
+        import numpy as np
+
+        matrix = tokens.float().numpy()
+        offsets = self._tokenizer.encode(item.text).offsets
+        if len(offsets) != matrix.shape[0]:
+            raise ModelError(f"tokenizer mismatch on a chunk of {len(offsets)} word pieces; reinstall the model")
+        chunk_vector = _normalise(matrix.mean(axis=0))
+        sentence_vectors = np.stack(
+            [_normalise(_pool(matrix, offsets, start, end)) for start, end in item.sentence_spans]
+        )
+        return chunk_vector, sentence_vectors
 
     def embed_query(self, text: str) -> np.ndarray:
         import numpy as np

@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,22 +26,24 @@ class FileRejected(Exception):
     """Raised by ``load_document`` with the one-line reason a file cannot be ingested."""
 
 
-def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_EXCLUDES) -> tuple[
-    list[Path], list[SkippedFile]
-]:
+def find_files(
+    paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_EXCLUDES, follow_outside: bool = False
+) -> tuple[list[Path], list[SkippedFile]]:
     """Expand folders recursively into supported files (sorted); report paths that cannot be used.
 
     Files named explicitly are taken even when a folder walk would exclude them. Files come
-    back as absolute, resolved paths.
+    back as absolute, resolved paths. A link met in a folder whose target lies outside every
+    path given is skipped unless ``follow_outside``.
     """
+    given_paths = [Path(p) for p in paths]
+    roots = Roots(given_paths, follow_outside)
     found: dict[str, Path] = {}
     skipped: list[SkippedFile] = []
-    for given in paths:
-        path = Path(given)
+    for given, path in zip(paths, given_paths):
         if not os.path.lexists(path):
             skipped.append(SkippedFile(str(given), "no such file or folder"))
         elif path.is_dir():
-            for file in _walk(path, excludes, skipped):
+            for file in _walk(path, excludes, skipped, roots):
                 try:
                     found.setdefault(str(file.resolve()), file)
                 except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
@@ -55,11 +58,35 @@ def find_files(paths: Iterable[str | Path], excludes: tuple[str, ...] = DEFAULT_
     return [Path(k) for k in sorted(found)], skipped
 
 
-def _walk(folder: Path, excludes: tuple[str, ...], skipped: list[SkippedFile]) -> Iterator[Path]:
+class Roots:
+    """The real places of the paths given to one ingest: a link found in a folder may point
+    inside them (or anywhere, when following links outside is allowed)."""
+
+    def __init__(self, paths: list[Path], follow_outside: bool):
+        self.follow_outside = follow_outside
+        self.folders = [os.path.realpath(p) for p in paths if p.is_dir()]
+        self.files = {os.path.realpath(p) for p in paths if not p.is_dir()}
+
+    def outside(self, path: Path) -> str | None:
+        """The target of ``path`` when it is a link (or lies under one) leading outside the roots."""
+        if self.follow_outside:
+            return None
+        real = os.path.realpath(path)
+        inside = real in self.files or any(real == f or real.startswith(f.rstrip(os.sep) + os.sep) for f in self.folders)
+        return None if inside else real
+
+
+def _walk(folder: Path, excludes: tuple[str, ...], skipped: list[SkippedFile], roots: Roots) -> Iterator[Path]:
     seen: set[str] = set()
 
     def on_error(error: OSError) -> None:
         skipped.append(SkippedFile(str(error.filename or folder), f"cannot read folder: {error.strerror}"))
+
+    def leads_out(path: Path) -> bool:
+        target = roots.outside(path) if os.path.islink(path) else None
+        if target is not None:
+            skipped.append(SkippedFile(str(path), f"link points outside the folders given: {target}"))
+        return target is not None
 
     for root, dirs, files in os.walk(folder, onerror=on_error, followlinks=True):
         real = os.path.realpath(root)
@@ -68,12 +95,12 @@ def _walk(folder: Path, excludes: tuple[str, ...], skipped: list[SkippedFile]) -
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not _excluded(d, excludes))
+        dirs[:] = sorted(d for d in dirs if not _excluded(d, excludes) and not leads_out(Path(root) / d))
         for name in sorted(files):
             if _excluded(name, excludes):
                 continue
             path = Path(root) / name
-            if path.suffix.lower() in SUFFIXES:
+            if path.suffix.lower() in SUFFIXES and not leads_out(path):
                 yield path
 
 
@@ -90,20 +117,45 @@ def document_id(content_hash: str) -> str:
 def load_document(path: Path, max_bytes: int, *, max_pdf_pages: int = 2000, max_text_chars: int = 16 * 2**20) -> Document:
     """Read and decode one file; raise FileRejected with a one-line reason if it cannot be used
     (a PDF also when it has more pages or extracted characters than allowed)."""
+    return parse_document(path, read_bounded(path, max_bytes), max_pdf_pages=max_pdf_pages, max_text_chars=max_text_chars)
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; a FIFO, device or socket is rejected
+    without blocking, and a file that grows while it is read is cut off past the limit."""
+    too_large = "too large ({:.1f} MiB > {:.1f} MiB limit); split it or raise max_file_bytes"
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise FileRejected(f"not a regular file ({_kind(mode)}); only regular files are read")
+        # O_NONBLOCK: should the path become a FIFO after the check, opening it cannot hang.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with open(descriptor, "rb") as handle:
+            mode, size = os.fstat(descriptor).st_mode, os.fstat(descriptor).st_size
+            if not stat.S_ISREG(mode):
+                raise FileRejected(f"not a regular file ({_kind(mode)}); only regular files are read")
             if size > max_bytes:
-                raise FileRejected(
-                    f"too large ({size / 2**20:.1f} MiB > {max_bytes / 2**20:.1f} MiB limit); split it or raise max_file_bytes"
-                )
-            raw = handle.read()
+                raise FileRejected(too_large.format(size / 2**20, max_bytes / 2**20))
+            raw = handle.read(max_bytes + 1)
     except FileRejected:
         raise
     except PermissionError:
         raise FileRejected("permission denied; make the file readable") from None
     except OSError as exc:
         raise FileRejected(f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise FileRejected(f"too large (it grew past the {max_bytes / 2**20:.1f} MiB limit while read); split it or raise max_file_bytes")
+    return raw
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def parse_document(path: Path, raw: bytes, *, max_pdf_pages: int = 2000, max_text_chars: int = 16 * 2**20) -> Document:
+    """Decode and extract a file's bytes into a Document; raise FileRejected if they cannot be used."""
     if not raw.strip():
         raise FileRejected("empty file")
     suffix = path.suffix.lower()

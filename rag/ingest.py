@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.chunking import EmbeddingInput, chunk_document, sentence_budget
+from rag.errors import RagError
 from rag.files import FileRejected, find_files, load_document
 from rag.lexical import NewDocument
 from rag.sentences import split_sentences
@@ -104,7 +105,7 @@ def ingest_files(
     holds the store for writing."""
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
-    files, skipped = find_files(paths)
+    files, skipped = find_files(paths, follow_outside=settings.follow_links_outside)
     added, updated, unchanged, moved, copies = [], [], [], [], []
     catalogue = Catalogue(records)
     window = settings.embedding_window
@@ -139,11 +140,38 @@ def ingest_files(
 
     embedded_tokens = [0]
 
+    def fail(path: Path | str, exc: Exception) -> None:
+        """One file's unexpected failure becomes its skip reason; the rest of the batch goes on."""
+        skipped.append(SkippedFile(str(path), failure_reason(exc)))
+
+    def embed_each() -> list:
+        """Embed the pending documents one by one, skipping those that fail alone."""
+        vectors = []
+        for prepared in list(pending):
+            try:
+                vectors += embedder.embed_chunks(prepared.inputs)
+            except RagError:
+                raise
+            except Exception as exc:  # this document's own failure
+                pending.remove(prepared)
+                here = prepared.document.path
+                for kept in (added, updated):
+                    if here in kept:
+                        kept.remove(here)
+                del new_by_hash[prepared.document.content_hash]
+                fail(here, exc)
+        return vectors
+
     def flush() -> None:
-        """Embed the pending documents' chunks in one batch."""
+        """Embed the pending documents' chunks in one batch (one by one should the batch fail)."""
         inputs = [item for p in pending for item in p.inputs]
-        embedded_tokens[0] += sum(item.chunk.token_count for item in inputs)
-        vectors = embedder.embed_chunks(inputs)
+        try:
+            vectors = embedder.embed_chunks(inputs)
+        except RagError:
+            raise
+        except Exception:
+            vectors = embed_each()
+        embedded_tokens[0] += sum(item.chunk.token_count for p in pending for item in p.inputs)
         for prepared in pending:
             mine, vectors[: len(prepared.inputs)] = vectors[: len(prepared.inputs)], []
             document = new[new_by_hash[prepared.document.content_hash]]  # with the copies found since
@@ -161,6 +189,9 @@ def ingest_files(
                 )
             except FileRejected as reason:
                 skipped.append(SkippedFile(str(path), str(reason)))
+                continue
+            except Exception as exc:  # any failure of one file (a PDF library's own error, say)
+                fail(path, exc)
                 continue
             here = document.path
             seen.add(here)
@@ -186,11 +217,16 @@ def ingest_files(
                 new[new_by_hash[document.content_hash]] = replace(first, copies=(*first.copies, here))
                 copies.append(here)
                 continue
+            try:
+                sentences = split_sentences(document, fits)
+                inputs = chunk_document(document, sentences, embedder.count_tokens, window)
+            except Exception as exc:
+                fail(here, exc)
+                continue
             (updated if earlier else added).append(here)
             new_by_hash[document.content_hash] = len(new)
             new.append(document)
-            sentences = split_sentences(document, fits)
-            pending.append(Prepared(document, sentences, chunk_document(document, sentences, embedder.count_tokens, window)))
+            pending.append(Prepared(document, sentences, inputs))
             if sum(len(p.inputs) for p in pending) >= settings.batch_size:
                 flush()
         if pending:
@@ -240,6 +276,12 @@ def ingest_files(
         tokens_embedded=embedded_tokens[0],
     )
     return report, changes
+
+
+def failure_reason(exc: Exception) -> str:
+    """The one-line skip reason for an unexpected failure of one file."""
+    detail = " ".join(str(exc).split())[:160]
+    return f"cannot be ingested ({type(exc).__name__}{': ' + detail if detail else ''}); the rest of the batch is kept"
 
 
 def prune_missing(store, records: dict[str, DocumentRecord]) -> tuple[list[str], IndexChanges]:

@@ -25,6 +25,9 @@ def clean_question(question: str) -> str:
     """Strip control characters and surrounding space; reject empty or over-long questions."""
     if not isinstance(question, str):
         raise InputError("the question must be text")
+    bad = next((i for i, ch in enumerate(question) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:  # a lone surrogate: an undecodable byte read with surrogateescape, say
+        raise InputError(f"the question has an undecodable character at position {bad}; send UTF-8 text")
     cleaned = " ".join(_CONTROL.sub(" ", question).split())
     if not cleaned:
         raise InputError("the question is empty; type a question")
@@ -231,24 +234,18 @@ class Rag:
     def ingest_uploads(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
         """Copy uploaded files into the upload folder beside the store and index them; a file
         that cannot be ingested is removed again (a replaced one comes back) and nothing else
-        changes."""
-        from rag.uploads import stage_upload, upload_folder
+        changes. Names that clean to one file name are kept apart (``renamed`` says how)."""
+        from rag.uploads import settle_uploads, stage_uploads, upload_folder
 
-        folder = upload_folder(self.settings.store_dir)
-        staged = [stage_upload(Path(p), folder) for p in paths]
+        staged = stage_uploads([Path(p) for p in paths], upload_folder(self.settings.store_dir))
         try:
             report = self.ingest([s.target for s in staged], progress=progress)
         except BaseException:
             for upload in staged:
                 upload.undo()
             raise
-        rejected = {os.path.abspath(s.path) for s in report.skipped}
-        for upload in staged:
-            if str(upload.target) in rejected:
-                upload.undo()
-            else:
-                upload.commit()
-        return report
+        renamed = settle_uploads(staged, {os.path.abspath(s.path) for s in report.skipped})
+        return replace(report, renamed=renamed)
 
     # ---- asking ----------------------------------------------------------------------------
 

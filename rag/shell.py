@@ -6,11 +6,19 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import re
 from collections.abc import Callable
 
 from rag.errors import RagError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` safe for a terminal: control characters (C0 but newline and tab, DEL, C1, so
+    every escape sequence) shown as escapes such as ``\\x1b``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def run_guarded(prog: str, body: Callable[[], int]) -> int:

@@ -316,6 +316,7 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
     tokens_embedded: int = 0  # word pieces the model encoded in this run (all of every chunk)
+    renamed: tuple[str, ...] = ()  # uploads only, "ORIGINAL -> STORED": kept under another file name
 
     def to_json(self) -> dict:
         return {

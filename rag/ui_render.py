@@ -289,6 +289,8 @@ def render_ingest_report(report: IngestReport) -> str:
     lines += [f"<li>Already indexed, unchanged: {name(p)}</li>" for p in report.unchanged]
     lines += [f"<li>Already indexed from another file: {name(p)}</li>" for p in report.copies]
     lines += [f'<li class="rag-bad">Not added: {name(s.path)}: {_e(s.reason)}</li>' for s in report.skipped]
+    saved_as = [pair.split(" -> ", 1) for pair in report.renamed]
+    lines += [f"<li>Saved {_e(original)} as {_e(stored)}</li>" for original, stored in saved_as]
     return f'<ul class="rag-report">{"".join(lines)}</ul>'
 
 

@@ -59,6 +59,8 @@ def assert_verbatim(answer: dict) -> None:
 # ---- questions --------------------------------------------------------------------------------
 
 QUESTION_ERRORS = [
+    ("lone surrogate", "When was the treaty \udcff signed?",
+     "the question has an undecodable character at position 20; send UTF-8 text"),
     ("empty", "", "the question is empty; type a question"),
     ("whitespace", " \t\n  ", "the question is empty; type a question"),
     ("10,000 characters", "why " * 2500, "the question has 9999 characters; shorten it to 2000 or fewer"),
@@ -113,6 +115,19 @@ def test_odd_questions_on_stdin_each_get_one_json_line(treaty_store, capsys, mon
     lines = [json.loads(line) for line in out.splitlines()]
     assert [("error" in line) for line in lines] == [True, True, False, True]
     assert "4 April 1949" in lines[2]["answer"]
+
+
+def test_undecodable_byte_on_stdin_is_that_line_s_error_and_the_next_is_answered(treaty_store, capsys, monkeypatch):
+    raw = b"When was the \xff treaty signed?\nWhen was the treaty signed in Washington?\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw), "utf-8"))
+    code, out, _ = run(capsys, "ask", "--store", treaty_store)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 2
+    assert lines[0] == {
+        "question": "When was the \\udcff treaty signed?",
+        "error": "the question has an undecodable character at position 13; send UTF-8 text",
+    }
+    assert "4 April 1949" in lines[1]["answer"]
 
 
 # ---- files ------------------------------------------------------------------------------------
@@ -266,6 +281,47 @@ def test_folder_symlink_loop_is_reported_once_and_the_files_get_in(workdir, caps
     assert report["skipped"] == [{"path": str(docs / "sub" / "back"), "reason": "symlink loop: folder already visited"}]
 
 
+def _private(workdir: Path) -> Path:
+    """A file outside the folder that will be ingested."""
+    secret = workdir / "private" / "id_rsa"
+    secret.parent.mkdir(exist_ok=True)
+    secret.write_text("The secret key opens the vault of the Marl library.\n")
+    return secret
+
+
+# (id, how to make the links in docs/ (given the work folder), the flags, names added, skipped as (name, reason))
+LINKS = [
+    ("file link out", lambda w: os.symlink(_private(w), w / "docs/notes.md"), (),
+     ["good.txt"], [("notes.md", "link points outside the folders given: {w}/private/id_rsa")]),
+    ("link to /dev/zero", lambda w: os.symlink("/dev/zero", w / "docs/zero.txt"), (),
+     ["good.txt"], [("zero.txt", "link points outside the folders given: /dev/zero")]),
+    ("folder link out", lambda w: (_private(w), os.symlink(w / "private", w / "docs/keys"),
+                                   os.symlink(w / "private/id_rsa", w / "private/key.txt")), (),
+     ["good.txt"], [("keys", "link points outside the folders given: {w}/private")]),
+    ("link inside", lambda w: os.symlink(w / "docs/good.txt", w / "docs/same.md"), (),
+     ["good.txt"], []),
+    ("link out, allowed", lambda w: os.symlink(_private(w), w / "docs/notes.md"), ("--follow-links",),
+     ["good.txt", "id_rsa"], []),
+]
+
+
+@pytest.mark.parametrize(("make", "flags", "added", "skipped"), [c[1:] for c in LINKS], ids=[c[0] for c in LINKS])
+def test_links_out_of_the_folders_given_are_skipped_by_default(workdir, capsys, make, flags, added, skipped):
+    docs = workdir / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(TREATY)
+    make(workdir)
+    code, out, err = run(capsys, "ingest", docs, "--store", workdir / "store", "--json", *flags)
+    assert code == 0, err
+    report = json.loads(out)
+    assert sorted(Path(p).name for p in report["added"]) == added
+    assert [(Path(s["path"]).name, s["reason"]) for s in report["skipped"]] == [
+        (name, reason.format(w=workdir.resolve())) for name, reason in skipped
+    ]
+    answer = json.loads(run(capsys, "ask", "What opens the vault?", "--store", workdir / "store", "--json")[1])
+    assert ("secret key" in json.dumps(answer)) == ("--follow-links" in flags)
+
+
 def test_unreadable_folder(workdir, capsys):
     docs = workdir / "docs"
     (docs / "locked").mkdir(parents=True)
@@ -381,3 +437,18 @@ def test_server_that_is_down_is_one_line_exit_2_within_seconds(workdir, capsys):
     code, _, err = run(capsys, "ingest", workdir, "--store-url", f"http://127.0.0.1:{port}")
     assert code == 2 and time.monotonic() - started < 15
     assert one_error_line(err).startswith(f"rag: error: cannot reach the Chroma server at http://127.0.0.1:{port} (")
+
+
+def test_terminal_escapes_in_documents_are_shown_as_escapes(workdir, capsys):
+    docs = workdir / "docs"
+    docs.mkdir()
+    (docs / "esc.txt").write_text(
+        "Title: Minutes \x1b]0;pwned\x07\n-----\nThe vault of Ghent opens at dawn \x1b[8mhidden\x1b[0m on Mondays.\n"
+    )
+    assert run(capsys, "ingest", docs, "--store", workdir / "store")[0] == 0
+    for argv in (("ask", "When does the vault of Ghent open?"), ("sources",)):
+        code, out, _ = run(capsys, *argv, "--store", workdir / "store")
+        assert code == 0 and "\x1b" not in out and "\x07" not in out
+        assert "\\x1b" in out
+    _, out, _ = run(capsys, "ask", "When does the vault of Ghent open?", "--store", workdir / "store", "--json")
+    assert "\\u001b[8m" in out  # JSON unchanged

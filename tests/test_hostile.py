@@ -1,0 +1,298 @@
+"""Hostile and unusual files and requests: a huge document, special files, links out of the
+folders given, colliding upload names, failures of one file (issue 28)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.chunking import EmbeddingInput
+from rag.types import Chunk
+
+
+class _TokenModel:
+    """A stand-in SentenceTransformer: one row per word piece, recording how many texts each
+    ``encode`` call holds at once."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.calls: list[int] = []
+
+    def encode(self, texts, output_value, batch_size, convert_to_numpy):
+        import torch
+
+        self.calls.append(len(texts))
+        rows = []
+        for text in texts:
+            ids = self.tokenizer.encode(text).ids
+            rows.append(torch.tensor([[float(i % 7), float(len(text))] + [1.0] * 382 for i in ids]))
+        return rows
+
+
+def test_one_long_document_embeds_in_bounded_slices():
+    from rag.embedding import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    model = _TokenModel(embedder._tokenizer)
+    embedder._model = model
+    text = "Short title. The archive is kept in a locked cabinet."
+    chunk = Chunk("c", "d", ("s",), 0, len(text), text, 12)
+    inputs = [EmbeddingInput(chunk, text, ((13, len(text)),))] * (3 * embedder.slice_chunks + 5)
+    vectors = embedder.embed_chunks(inputs)
+    assert len(vectors) == len(inputs)
+    assert max(model.calls) <= embedder.slice_chunks and sum(model.calls) == len(inputs)
+    # An ordinary batch is one call, as before: the same vectors.
+    model.calls.clear()
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(embedder.embed_chunks(inputs[:20]), vectors[:20]))
+    assert model.calls == [20]
+
+
+# ---- special files and bounded reads ----------------------------------------------------------
+
+
+def test_fifo_in_a_folder_is_skipped_without_blocking(tmp_path, capsys):
+    import json
+    import os
+    import threading
+
+    from fakes import TREATY
+
+    from rag.cli import main
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(TREATY)
+    os.mkfifo(docs / "f.txt")
+    result = {}
+    worker = threading.Thread(
+        target=lambda: result.update(code=main(["ingest", str(docs), "--store", str(tmp_path / "store"), "--json"])),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    if worker.is_alive():  # blocked opening the FIFO: let it go, then fail
+        with open(docs / "f.txt", "w"):
+            pass
+        worker.join(timeout=30)
+        pytest.fail("ingest blocked on a FIFO")
+    report = json.loads(capsys.readouterr().out)
+    assert result["code"] == 0
+    assert [os.path.basename(p) for p in report["added"]] == ["good.txt"]
+    assert report["skipped"] == [
+        {"path": str(docs / "f.txt"), "reason": "not a regular file (a FIFO); only regular files are read"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        # A regular file whose size on disk says 0 but whose reading never ends early.
+        ("/proc/self/maps", "too large (it grew past the 0.0 MiB limit while read); split it or raise max_file_bytes"),
+        ("/dev/zero", "not a regular file (a character device); only regular files are read"),
+    ],
+)
+def test_reads_are_bounded_and_regular_files_only(tmp_path, path, reason):
+    from pathlib import Path
+
+    from rag.files import FileRejected, load_document
+
+    with pytest.raises(FileRejected) as rejected:
+        load_document(Path(path), 64)
+    assert str(rejected.value) == reason
+
+
+# ---- one file's failure is that file's reason -------------------------------------------------
+
+
+def _pdf_with_text(text: str) -> bytes:
+    """A one-page PDF whose page shows ``text``."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _aes_pdf(path, text: str) -> None:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_pdf_with_text(text))))
+    writer.encrypt("", algorithm="AES-128")
+    with open(path, "wb") as handle:
+        writer.write(handle)
+
+
+def _dependency_error(*_args) -> str:
+    from pypdf.errors import DependencyError
+
+    raise DependencyError("cryptography>=3.1 is required for AES algorithm")
+
+
+DEPENDENCY_REASON = (
+    "cannot be ingested (DependencyError: cryptography>=3.1 is required for AES algorithm); the rest of the batch is kept"
+)
+
+
+def test_unexpected_failure_of_one_file_is_its_reason(tmp_path, capsys, monkeypatch):
+    import json
+
+    from fakes import TREATY
+
+    import rag.files
+    from rag.cli import main
+
+    monkeypatch.setattr(rag.files, "_pdf_text", _dependency_error)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(TREATY)
+    (docs / "locked.pdf").write_bytes(_pdf_with_text("Secret minutes"))
+    code = main(["ingest", str(docs), "--store", str(tmp_path / "store"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [p.rsplit("/", 1)[-1] for p in report["added"]] == ["good.txt"]
+    assert report["skipped"] == [{"path": str(docs / "locked.pdf"), "reason": DEPENDENCY_REASON}]
+
+
+class _PoisonedEmbedder:
+    """The hashing embedder, failing on any chunk that says POISON."""
+
+    def __init__(self):
+        from fakes import HashingEmbedder
+
+        self.inner = HashingEmbedder()
+        self.name, self.dimension, self.window = "poisoned", 384, 256
+        self.count_tokens, self.embed_query = self.inner.count_tokens, self.inner.embed_query
+
+    def embed_chunks(self, inputs):
+        if any("POISON" in item.text for item in inputs):
+            raise FloatingPointError("the model gave NaN")
+        return self.inner.embed_chunks(inputs)
+
+
+def test_a_document_that_fails_to_embed_is_skipped_and_its_batch_stays(tmp_path):
+    from fakes import TALKS, TREATY
+
+    from rag.config import Settings
+    from rag.pipeline import Rag
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(TREATY)
+    (docs / "b.txt").write_text("Title: Bad\n-----\nThis sentence says POISON to the model.\n")
+    (docs / "c.txt").write_text(TALKS)
+    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=_PoisonedEmbedder())
+    report = rag.ingest([docs])
+    assert [p.rsplit("/", 1)[-1] for p in report.added] == ["a.txt", "c.txt"]
+    assert [(s.path.rsplit("/", 1)[-1], s.reason) for s in report.skipped] == [
+        ("b.txt", "cannot be ingested (FloatingPointError: the model gave NaN); the rest of the batch is kept")
+    ]
+    assert report.documents == 2
+    assert sorted(s.path.rsplit("/", 1)[-1] for s in rag.sources()) == ["a.txt", "c.txt"]
+
+
+def test_uploads_keep_the_good_files_when_one_fails(fake_rag, tmp_path, monkeypatch):
+    from fakes import TREATY
+
+    import rag.files
+    from rag.uploads import upload_folder
+
+    monkeypatch.setattr(rag.files, "_pdf_text", _dependency_error)
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "good.txt").write_text(TREATY)
+    (given / "locked.pdf").write_bytes(_pdf_with_text("Secret minutes"))
+    report = fake_rag.ingest_uploads([given / "good.txt", given / "locked.pdf"])
+    folder = upload_folder(fake_rag.settings.store_dir)
+    assert [p.rsplit("/", 1)[-1] for p in report.added] == ["good.txt"]
+    assert [s.reason for s in report.skipped] == [DEPENDENCY_REASON]
+    assert sorted(p.name for p in folder.iterdir()) == ["good.txt"]
+    assert [s.path for s in fake_rag.sources()] == [str(folder / "good.txt")]
+
+
+def test_aes_encrypted_pdf_never_fails_the_batch(tmp_path, capsys):
+    import json
+
+    from fakes import TREATY
+
+    from rag.cli import main
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(TREATY)
+    _aes_pdf(docs / "aes.pdf", "The archive is kept at the Marl library.")
+    code = main(["ingest", str(docs), "--store", str(tmp_path / "store"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    names = sorted(p.rsplit("/", 1)[-1] for p in report["added"])
+    assert names in (["good.txt"], ["aes.pdf", "good.txt"])
+    if names == ["good.txt"]:  # not opened: skipped with its reason
+        assert [s["path"] for s in report["skipped"]] == [str(docs / "aes.pdf")] and report["skipped"][0]["reason"]
+
+
+# ---- upload names that clean to the same name -------------------------------------------------
+
+
+def _upload(rag, tmp_path, files: dict[str, str]):
+    """Upload ``{original name: text}`` as Gradio hands files over: each in a folder of its own."""
+    import tempfile
+    from pathlib import Path
+
+    paths = []
+    for name, text in files.items():
+        path = Path(tempfile.mkdtemp(dir=tmp_path)) / name
+        path.write_text(text)
+        paths.append(path)
+    return rag.ingest_uploads(paths)
+
+
+def _names(paths) -> list[str]:
+    return sorted(p.rsplit("/", 1)[-1] for p in paths)
+
+
+FIRST = "Title: First minutes\n-----\nThe council met on Monday and agreed the budget.\n"
+SECOND = "Title: Second minutes\n-----\nThe harbour of Ghent reopened in March after the works.\n"
+
+
+def test_colliding_upload_names_one_after_another_are_kept_apart(fake_rag, tmp_path):
+    from rag.ui_render import render_ingest_report
+    from rag.uploads import upload_folder
+
+    given = tmp_path / "given"
+    given.mkdir()
+    first = _upload(fake_rag, given, {"minutes 1.txt": FIRST})
+    assert _names(first.added) == ["minutes-1.txt"] and first.renamed == ("minutes 1.txt -> minutes-1.txt",)
+    second = _upload(fake_rag, given, {"minutes-1.txt": SECOND})
+    assert _names(second.added) == ["minutes-1-2.txt"] and not second.updated
+    assert second.renamed == ("minutes-1.txt -> minutes-1-2.txt",)
+    assert "Saved minutes-1.txt as minutes-1-2.txt" in render_ingest_report(second)
+    assert sorted(s.title for s in fake_rag.sources()) == ["First minutes", "Second minutes"]
+    # The same bytes under the same name: unchanged; changed bytes under the same name: updated.
+    assert _names(_upload(fake_rag, given, {"minutes 1.txt": FIRST}).unchanged) == ["minutes-1.txt"]
+    changed = _upload(fake_rag, given, {"minutes-1.txt": SECOND.replace("March", "April")})
+    assert _names(changed.updated) == ["minutes-1-2.txt"] and not changed.added
+    folder = upload_folder(fake_rag.settings.store_dir)
+    assert sorted(p.name for p in folder.iterdir()) == ["minutes-1-2.txt", "minutes-1.txt"]
+    assert (folder / "minutes-1.txt").read_text() == FIRST
+
+
+def test_colliding_upload_names_in_one_batch_are_kept_apart(fake_rag, tmp_path):
+    given = tmp_path / "given"
+    given.mkdir()
+    report = _upload(fake_rag, given, {"minutes 1.txt": FIRST, "minutes-1.txt": SECOND})
+    assert _names(report.added) == ["minutes-1-2.txt", "minutes-1.txt"]
+    assert report.renamed == ("minutes 1.txt -> minutes-1.txt", "minutes-1.txt -> minutes-1-2.txt")
+    assert sorted(s.title for s in fake_rag.sources()) == ["First minutes", "Second minutes"]
