@@ -12,6 +12,7 @@ from dataclasses import replace
 from rag.types import PARTIAL_PREFIX, Answer, AnswerSentence, Citation, Draft, Evidence, Hit, ShortAnswer
 
 ABSTAIN_TEXT = "The documents do not say."
+SCOPED_ABSTAIN_TEXT = "The chosen documents do not say."
 CLOSEST_EVIDENCE = 10
 
 
@@ -66,10 +67,18 @@ def render(sentences: Sequence[AnswerSentence], partial: bool = False) -> str:
 
 
 def abstention(
-    question: str, query: str, closest: Sequence[Hit], confidence: float, note: str = "", answerer: str = "extractive"
+    question: str,
+    query: str,
+    closest: Sequence[Hit],
+    confidence: float,
+    note: str = "",
+    answerer: str = "extractive",
+    scoped: bool = False,
 ) -> Answer:
-    """The plain "do not say" answer; the closest passages stay available as evidence."""
-    text = ABSTAIN_TEXT if not note else f"{ABSTAIN_TEXT} ({note})"
+    """The plain "do not say" answer ("the chosen documents" when the question was ``scoped``);
+    the closest passages stay available as evidence."""
+    said = SCOPED_ABSTAIN_TEXT if scoped else ABSTAIN_TEXT
+    text = said if not note else f"{said} ({note})"
     return Answer(
         question=question,
         answer=text,
@@ -144,4 +153,4 @@ def with_verdict(answer: Answer, best: Evidence) -> Answer:
         return answer
     body = render(answer.sentences)
     text = f"{PARTIAL_PREFIX[:-1]} (probably {best.verdict}): {body}" if answer.partial else f"{best.verdict.capitalize()}: {body}"
-    return replace(answer, verdict=best.verdict, short_answer=None, answer=text)
+    return replace(answer, verdict=best.verdict, short_answer=None, short_answers=(), answer=text)

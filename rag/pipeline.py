@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag.config import Settings, load_settings
 from rag.errors import InputError, StoreError
+from rag.scope import Scope, resolve_scope
 from rag.types import Answer, Document, IngestReport, SourceInfo, Turn
 
 MAX_QUESTION_CHARS = 2000
@@ -258,6 +259,7 @@ class Rag:
         history: Sequence[Turn | tuple[str, str]] = (),
         answerer: str | None = None,
         on_token: Callable[[str], None] | None = None,
+        documents: Sequence[str] | Scope | None = None,
     ) -> Answer:
         """Answer ``question`` from the indexed documents, every sentence cited and verified.
 
@@ -267,7 +269,9 @@ class Rag:
         gate (abstain on weak evidence) -> compose -> cite -> verify -> abstain if nothing
         survives. ``answerer`` names the composer (default: the configured one);
         ``on_token`` receives generated text as it streams (LLM answerer only); the returned
-        answer is the verified one, which may differ from the stream.
+        answer is the verified one, which may differ from the stream. ``documents`` (names, as
+        ``scope`` takes them, or a resolved ``Scope``) confines every retrieval to those documents;
+        a follow-up keeps its scope only when the caller passes it again.
         """
         from rag.compare import compare
         from rag.conversation import retrieval_query
@@ -286,7 +290,8 @@ class Rag:
         index = self._lexical_index()
         if not len(index):
             raise StoreError("the index is empty; ingest documents first: rag ingest PATH")
-        retriever = Retriever(self.store, self.embedder, index, self.settings)
+        scope = documents if isinstance(documents, Scope) or documents is None else resolve_scope(documents, index.records)
+        retriever = Retriever(self.store, self.embedder, index, self.settings, scope)
         hits = retriever.retrieve(query)
         candidates = answer_like(hits)
         ranked = self.reranker.rerank(question, query, candidates, index.term_idf)
@@ -333,10 +338,16 @@ class Rag:
                     in_kind=out_of_kind,
                     describe=describe,
                 )
-        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token)
-        return replace(answer, ranked=tuple(evidence))
+        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token, scope)
+        return replace(answer, ranked=tuple(evidence), scope=scope)
 
-    def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token) -> Answer:
+    def scope(self, documents: Sequence[str]) -> Scope | None:
+        """The documents ``documents`` name (file names, titles, ids, paths or globs such as
+        ``*.pdf``), resolved once for several questions; None for no names (every document).
+        A name that matches nothing is an InputError naming the closest documents."""
+        return resolve_scope(documents, self._lexical_index().records)
+
+    def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token, scope=None) -> Answer:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
         survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence)."""
         from rag.citing import abstention, cite, short_answer, with_strength, with_verdict
@@ -347,7 +358,7 @@ class Rag:
 
         def abstain(reason: str) -> Answer:
             closest = [h for h in candidates if self.source_files.is_live(h.sentence)]  # in retrieval order
-            return abstention(question, query, closest, best, reason, name)
+            return abstention(question, query, closest, best, reason, name, scoped=scope is not None)
 
         if best < self.settings.gate_threshold():
             return abstain(warning)
@@ -361,7 +372,8 @@ class Rag:
         strong = self.settings.strong_threshold()
         if strong is not None:
             answer = with_strength(answer, evidence, strong, self.settings.reader_strong_margin)
-        answer = replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
+        short = short_answer(answer, evidence[0])
+        answer = replace(answer, short_answer=short, short_answers=(short,) if short else (), warnings=(warning,) if warning else ())
         return with_verdict(answer, evidence[0])
 
     def _opening_by_title(self, index, chars: int = 300):

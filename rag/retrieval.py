@@ -16,19 +16,22 @@ from rag.types import Hit, Sentence
 if TYPE_CHECKING:
     from rag.embedding import Embedder
     from rag.lexical import LexicalIndex
+    from rag.scope import Scope
     from rag.store import Store
 
 CHUNK_WEIGHT = 0.5
 
 
 class Retriever:
-    """Fuses dense sentence ranks, dense chunk ranks and BM25 ranks with reciprocal rank fusion."""
+    """Fuses dense sentence ranks, dense chunk ranks and BM25 ranks with reciprocal rank fusion;
+    with a ``scope``, every one of them looks only at the documents it holds."""
 
-    def __init__(self, store: Store, embedder: Embedder, index: LexicalIndex, settings):
+    def __init__(self, store: Store, embedder: Embedder, index: LexicalIndex, settings, scope: Scope | None = None):
         self.store = store
         self.embedder = embedder
         self.index = index
         self.settings = settings
+        self.within = scope.doc_ids if scope is not None else None
 
     def retrieve(self, query: str) -> list[Hit]:
         """The ``settings.retrieve_limit`` best sentences for ``query`` with their fused scores
@@ -43,17 +46,17 @@ class Retriever:
         dense_rank: dict[str, int] = {}
         similarity: dict[str, float] = {}
         known: dict[str, Sentence] = {}
-        for rank, hit in enumerate(self.store.query_sentences(vector, self.settings.dense_candidates), 1):
+        for rank, hit in enumerate(self.store.query_sentences(vector, self.settings.dense_candidates, self.within), 1):
             fused[hit.node_id] += 1.0 / (k + rank)
             dense_rank[hit.node_id] = rank
             similarity[hit.node_id] = hit.similarity
             known[hit.node_id] = hit.sentence
-        for rank, hit in enumerate(self.store.query_chunks(vector, self.settings.chunk_candidates), 1):
+        for rank, hit in enumerate(self.store.query_chunks(vector, self.settings.chunk_candidates, self.within), 1):
             for sentence_id in str(hit.metadata.get("sentence_ids", "")).split(","):
                 if sentence_id:
                     fused[sentence_id] += CHUNK_WEIGHT / (k + rank)
         lexical_rank: dict[str, int] = {}
-        for rank, (row, _) in enumerate(self.index.search(query, self.settings.lexical_candidates), 1):
+        for rank, (row, _) in enumerate(self.index.search(query, self.settings.lexical_candidates, self.within), 1):
             sentence_id = self.index.sentence_id(row)
             fused[sentence_id] += 1.0 / (k + rank)
             lexical_rank[sentence_id] = rank

@@ -70,9 +70,9 @@ def test_answer_cites_exact_offsets_and_verifies(fake_rag, folder):
     assert "4 April 1949" in answer.answer
     payload = answer.to_json()
     assert set(payload) == {
-        "question", "answer", "abstained", "citations", "sentences", "warnings", "short_answer", "verdict", "partial", "confidence"
+        "question", "answer", "abstained", "citations", "sentences", "warnings", "short_answer", "short_answers", "verdict", "partial", "confidence", "scope"
     }
-    assert set(payload["citations"][0]) == {"label", "doc_id", "path", "title", "start", "end", "quote"}
+    assert set(payload["citations"][0]) == {"label", "doc_id", "path", "title", "start", "end", "quote", "page", "section"}
 
 
 def test_unrelated_question_abstains_with_closest_evidence(fake_rag, folder):
