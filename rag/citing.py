@@ -105,14 +105,24 @@ def short_answer(answer: Answer, best: Evidence) -> ShortAnswer | None:
     return ShortAnswer(text=text, label=citation.label, path=citation.path, start=start, end=end)
 
 
-def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float, margin: float = 0.0) -> Answer:
+def short_answers(answer: Answer, items: Sequence[Evidence]) -> tuple[ShortAnswer, ...]:
+    """The short answer inside each of ``items`` (a list answer's sentences, in document order)
+    whose sentence is cited and verified."""
+    found = (short_answer(answer, item) for item in items)
+    return tuple(s for s in found if s is not None)
+
+
+def with_strength(
+    answer: Answer, evidence: Sequence[Evidence], strong: float, margin: float = 0.0, together: frozenset[str] = frozenset()
+) -> Answer:
     """Each sentence's score (the reader's relevance of its best cited sentence) and strength:
     ``strong`` when that relevance is at least ``strong`` and leads every other sentence the
     reader judged by at least ``margin`` (a rival nearly as relevant means the reader cannot
     tell which one answers: on held-out SQuAD dev such strong leads were right 77 % of the
     time, against 98 % for the others), else ``partial``; a partial best sentence makes the
     answer partial, and its text says so. Evidence the reader did not judge earns no mark, nor
-    does the bridge of a two-hop answer: it leads to the answer without answering itself."""
+    does the bridge of a two-hop answer: it leads to the answer without answering itself. The
+    sentences of one list answer (``together``: their ids) are not each other's rivals."""
     bridge = evidence[0].bridge if evidence else None
     relevance = {
         e.hit.sentence.sentence_id: e.relevance
@@ -122,7 +132,8 @@ def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float, m
 
     def strength(sentence_id: str) -> str:
         score = relevance[sentence_id]
-        rival = max((r for other, r in relevance.items() if other != sentence_id), default=0.0)
+        others = together - {sentence_id} if sentence_id in together else set()
+        rival = max((r for other, r in relevance.items() if other != sentence_id and other not in others), default=0.0)
         return "strong" if score >= strong and score - rival >= margin else "partial"
 
     by_label = {c.label: c.sentence_id for c in answer.citations if c.sentence_id in relevance}

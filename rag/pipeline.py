@@ -276,7 +276,8 @@ class Rag:
         from rag.compare import compare
         from rag.conversation import retrieval_query
         from rag.hops import answers_in_kind, follow_bridges
-        from rag.rerank import answer_like, best_by_features, gate_score
+        from rag.lists import read_list
+        from rag.rerank import answer_like, best_by_features, gate_score, judge_each
         from rag.retrieval import Retriever
         from rag.shared import shared
         from rag.verdicts import decide
@@ -338,7 +339,14 @@ class Rag:
                     in_kind=out_of_kind,
                     describe=describe,
                 )
-        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token, scope)
+        items = read_list(
+            question,
+            evidence,
+            lambda hit, n: [h for h in retriever.neighbours(hit, n, n) if self.source_files.is_live(h.sentence)],
+            lambda found: judge_each(self.reranker, question, found),
+            self.settings,
+        )
+        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token, scope, items)
         return replace(answer, ranked=tuple(evidence), scope=scope)
 
     def scope(self, documents: Sequence[str]) -> Scope | None:
@@ -347,10 +355,12 @@ class Rag:
         A name that matches nothing is an InputError naming the closest documents."""
         return resolve_scope(documents, self._lexical_index().records)
 
-    def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token, scope=None) -> Answer:
+    def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token, scope=None, items=()) -> Answer:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
-        survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence)."""
-        from rag.citing import abstention, cite, short_answer, with_strength, with_verdict
+        survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence;
+        ``items``: a list answer's sentences, which the extractive answer cites in document order)."""
+        from rag.citing import abstention, cite, short_answers, with_strength, with_verdict
+        from rag.lists import list_draft
         from rag.rerank import gate_score
         from rag.verify import verify_answer
 
@@ -362,7 +372,8 @@ class Rag:
 
         if best < self.settings.gate_threshold():
             return abstain(warning)
-        draft = self.answerer(name).compose(question, evidence, on_token)
+        items = items if name == "extractive" else ()  # a composer that writes reads the evidence itself
+        draft = list_draft(items) if items else self.answerer(name).compose(question, evidence, on_token)
         if not draft.sentences:
             return abstain(draft.note or warning)
         verification = verify_answer(cite(question, query, draft, hits, best, name), self.source_files, self.checker(name))
@@ -371,9 +382,11 @@ class Rag:
         answer = verification.answer
         strong = self.settings.strong_threshold()
         if strong is not None:
-            answer = with_strength(answer, evidence, strong, self.settings.reader_strong_margin)
-        short = short_answer(answer, evidence[0])
-        answer = replace(answer, short_answer=short, short_answers=(short,) if short else (), warnings=(warning,) if warning else ())
+            listed = {e.hit.sentence.sentence_id: e for e in items}
+            judged = [*(e for e in evidence if e.hit.sentence.sentence_id not in listed), *listed.values()]
+            answer = with_strength(answer, judged, strong, self.settings.reader_strong_margin, frozenset(listed))
+        shorts = short_answers(answer, items or evidence[:1])
+        answer = replace(answer, short_answer=shorts[0] if shorts else None, short_answers=shorts, warnings=(warning,) if warning else ())
         return with_verdict(answer, evidence[0])
 
     def _opening_by_title(self, index, chars: int = 300):

@@ -74,20 +74,45 @@ class Retriever:
             sentence = known.get(sid)
             if sentence is None:
                 continue
-            record = self.index.records.get(sentence.doc_id)
             before = known.get(previous[sid] or "")
             hits.append(
-                Hit(
-                    sentence=sentence,
+                self._hit(
+                    sentence,
+                    before,
                     score=fused[sid],
                     dense_similarity=similarity.get(sid, 0.0),
                     dense_rank=dense_rank.get(sid),
                     lexical_rank=lexical_rank.get(sid),
-                    title=record.title if record else "",
-                    path=record.path if record else "",
-                    context=before.text if before else "",
-                    section=section_label(record.headings, sentence.start) if record else "",
-                    page=page_of(record.pages, sentence.start) if record else None,
                 )
             )
         return hits
+
+    def neighbours(self, hit: Hit, before: int, after: int) -> list[Hit]:
+        """The sentences up to ``before`` ahead of ``hit`` and ``after`` behind it in its
+        document, in document order, without ``hit`` itself (not retrieved: no scores)."""
+        row = self.index.row_of(hit.sentence.sentence_id)
+        if row is None:
+            return []
+        docs = self.index.docs
+        rows = [r for r in range(max(0, row - before - 1), min(len(self.index), row + after + 1)) if docs[r] == docs[row]]
+        ids = [self.index.sentence_id(r) for r in rows]
+        known = self.store.sentences_by_id(ids)
+        hits = []
+        for previous, sid in zip([None, *ids], ids):
+            sentence = known.get(sid)
+            if sentence is None or sid == hit.sentence.sentence_id or (previous is None and rows[0] < row - before):
+                continue
+            hits.append(self._hit(sentence, known.get(previous or ""), score=0.0))
+        return hits
+
+    def _hit(self, sentence: Sentence, before: Sentence | None, **scores) -> Hit:
+        record = self.index.records.get(sentence.doc_id)
+        return Hit(
+            sentence=sentence,
+            title=record.title if record else "",
+            path=record.path if record else "",
+            context=before.text if before else "",
+            section=section_label(record.headings, sentence.start) if record else "",
+            page=page_of(record.pages, sentence.start) if record else None,
+            **scores,
+        )

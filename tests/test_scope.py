@@ -155,3 +155,55 @@ def test_a_scoped_question_cites_only_the_chosen_document_with_the_real_models(r
         assert not answer.abstained
         assert cited_titles(answer) == {title}
         assert day in answer.answer
+
+
+def test_a_list_answer_takes_the_items_that_follow_its_head():
+    from rag.lists import asks_for_list, list_items
+    from rag.types import Evidence, Hit, Sentence
+
+    texts = [
+        "Our reader is a small transformer trained on harbour logs.",
+        "We evaluate it on three question answering datasets.",
+        "The first is SQuAD, built from Wikipedia articles.",
+        "The second is NewsQA, built from CNN news articles.",
+        "The third is TriviaQA, which pairs trivia with evidence.",
+        "Training took two days on eight GPUs.",
+    ]
+    hits, start = [], 0
+    for i, text in enumerate(texts):
+        hits.append(Hit(Sentence(f"s{i}", "d", i, start, start + len(text), text), 0.0))
+        start += len(text) + 1
+    relevance = {"s0": 0.01, "s2": 0.2, "s3": 0.1, "s4": 0.1, "s5": 0.02}
+    judge = lambda found: [Evidence(h, relevance[h.sentence.sentence_id], relevance=relevance[h.sentence.sentence_id]) for h in found]  # noqa: E731
+    best = Evidence(hits[1], 0.9, relevance=0.9)
+    around = [h for h in hits if h is not hits[1]]
+    assert asks_for_list("Which three QA datasets are examined?") and asks_for_list("What are their evaluation metrics?")
+    assert not asks_for_list("How long did training take?")
+    items = list_items(best, around, judge, threshold=0.5, cap=4)
+    assert [e.hit.sentence.sentence_id for e in items] == ["s1", "s2", "s3", "s4"]
+    assert [e.hit.sentence.sentence_id for e in list_items(best, around, judge, threshold=0.5, cap=3)] == ["s1", "s2", "s3"]
+    assert [e.hit.sentence.sentence_id for e in list_items(best, around, judge, 0.5, 4, follow_items=False)] == ["s1"]
+
+
+@pytest.mark.real
+def test_a_list_question_cites_the_lists_items_with_the_real_models(real_rag_over):
+    rag = real_rag_over(
+        {
+            "paper.txt": (
+                "Reading Harbour Logs",
+                "Our model is a small transformer reader trained on harbour logs. "
+                "We evaluate it on three question answering datasets. "
+                "The first is SQuAD, a reading comprehension dataset built from Wikipedia articles. "
+                "The second is NewsQA, which was built from CNN news articles. "
+                "The third is TriviaQA, which pairs trivia questions with evidence documents. "
+                "Training took two days on eight GPUs.",
+            )
+        }
+    )
+    answer = rag.ask("Which three QA datasets are examined?")
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert all(name in quotes for name in ("SQuAD", "NewsQA", "TriviaQA")) and "GPUs" not in quotes
+    assert [c.start for c in answer.citations] == sorted(c.start for c in answer.citations)
+    assert {"SQuAD", "NewsQA", "TriviaQA"} <= {s.text for s in answer.short_answers}
+    assert answer.short_answer == answer.short_answers[0]
+    assert len(rag.ask("How long did training take?").citations) == 1
