@@ -31,8 +31,10 @@ from rag.ui_chat import (  # noqa: F401  (the chat's parts, used below and by te
     api_ask,
     ask_turn,
     choose_answerer,
+    document_choices,
     open_source,
     render_chat,
+    uploaded_ids,
 )
 
 DEFAULT_HOST = "127.0.0.1"
@@ -127,17 +129,17 @@ def build_ui(rag: Rag):
 
     settings = rag.settings
 
-    def on_ask(question: str, answerer_name: str, max_sources: int, turns: list[ChatTurn]):
+    def on_ask(question: str, answerer_name: str, max_sources: int, chosen: list[str] | None, turns: list[ChatTurn]):
         if not question or not question.strip():
             yield gr.skip(), gr.skip(), gr.skip()
             return
         yield render_chat(turns, max_sources, pending=question.strip()), "", turns
-        updated = ask_turn(rag, turns, question, answerer_name)
+        updated = ask_turn(rag, turns, question, answerer_name, chosen or ())
         yield render_chat(updated, max_sources), "", updated
 
-    def on_example(answerer_name: str, max_sources: int, turns: list[ChatTurn], evt: gr.SelectData):
+    def on_example(answerer_name: str, max_sources: int, chosen: list[str] | None, turns: list[ChatTurn], evt: gr.SelectData):
         text = evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value)
-        yield from on_ask(text, answerer_name, max_sources, turns)
+        yield from on_ask(text, answerer_name, max_sources, chosen, turns)
 
     def on_rerender(turns: list[ChatTurn], max_sources: int):
         return render_chat(turns, max_sources)
@@ -158,16 +160,21 @@ def build_ui(rag: Rag):
         except Exception as exc:
             return ui_render.render_panel_message(user_message(exc))
 
-    def on_corpus(note: str = ""):
+    def on_corpus(note: str = "", chosen: list[str] | None = None):
+        """The corpus tab and the document picker (``chosen``: select these; None: keep the choice)."""
         try:
             sources = rag.sources()
         except Exception as exc:
-            return note + ui_render.render_status(user_message(exc), bad=True), gr.skip(), gr.skip()
+            return note + ui_render.render_status(user_message(exc), bad=True), gr.skip(), gr.skip(), gr.skip()
         missing = any(s.missing for s in sources)
+        picker = gr.update(choices=document_choices(sources)) if chosen is None else gr.update(
+            choices=document_choices(sources), value=chosen
+        )
         return (
             note + ui_render.render_corpus_summary(sources),
             ui_render.source_rows(sources),
             gr.update(visible=missing),
+            picker,
         )
 
     def on_prune():
@@ -180,23 +187,26 @@ def build_ui(rag: Rag):
 
     def on_upload(paths: list[str] | None, progress=gr.Progress()):
         if not paths:
-            return gr.skip(), gr.skip(), None
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), None
 
         def report_progress(done: int, total: int, path: str) -> None:
             name = os.path.basename(path) if path else "done"
             progress((done, total), desc=f"Indexing {name}", unit="files")
 
+        chosen = None
         try:
-            note = ui_render.render_ingest_report(rag.ingest_uploads(paths, report_progress))
+            report = rag.ingest_uploads(paths, report_progress)
+            note = ui_render.render_ingest_report(report)
+            chosen = uploaded_ids(rag.sources(), report) or None  # "ask this file"
         except Exception as exc:
             note = ui_render.render_status(user_message(exc), bad=True)
-        info, rows, prune = on_corpus(note)
-        return info, rows, prune, None
+        return (*on_corpus(note, chosen), None)
 
-    def ask(question: str) -> str:
-        """Answer one question from the indexed documents; returns the JSON text of `rag ask --json`."""
+    def ask(question: str, documents: list[str] | None = None) -> str:
+        """Answer one question from the indexed documents (only from ``documents`` when given:
+        file names, titles, ids or globs); returns the JSON text of `rag ask --json`."""
         try:
-            return api_ask(rag, question)
+            return api_ask(rag, question, documents)
         except Exception as exc:
             raise gr.Error(user_message(exc), print_exception=False) from None
 
@@ -215,11 +225,19 @@ def build_ui(rag: Rag):
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=420):
+                        picker = gr.Dropdown(
+                            choices=[],
+                            value=[],
+                            multiselect=True,
+                            label="Ask within",
+                            info="the documents this chat searches; none chosen: all of them",
+                            elem_id="rag-documents",
+                        )
                         chatbot = gr.Chatbot(
                             label="Conversation",
                             show_label=False,
                             elem_id="rag-chat",
-                            height="calc(100vh - 300px)",
+                            height="calc(100vh - 380px)",
                             min_height=280,
                             render_markdown=False,
                             latex_delimiters=[],
@@ -288,14 +306,14 @@ def build_ui(rag: Rag):
         bridge = gr.HTML("", html_template="<span></span>", js_on_load=ui_render.BRIDGE_JS, elem_id="rag-bridge")
 
         ask_outputs = [chatbot, question, turns]
-        gr.on([question.submit, ask_button.click], on_ask, [question, answerer, max_sources, turns], ask_outputs, **asking)
-        chatbot.example_select(on_example, [answerer, max_sources, turns], ask_outputs, **asking)
+        gr.on([question.submit, ask_button.click], on_ask, [question, answerer, max_sources, picker, turns], ask_outputs, **asking)
+        chatbot.example_select(on_example, [answerer, max_sources, picker, turns], ask_outputs, **asking)
         max_sources.change(on_rerender, [turns, max_sources], chatbot, **private)
         answerer.change(on_answerer, answerer, answerer_note, **private)
         clear_button.click(on_clear, None, [chatbot, turns, panel, question], **private)
         chatbot.clear(on_clear, None, [chatbot, turns, panel, question], **private)
         bridge.cite(on_cite, turns, panel, **private)
-        corpus_outputs = [corpus_info, table, prune_button]
+        corpus_outputs = [corpus_info, table, prune_button, picker]
         demo.load(on_corpus, None, corpus_outputs, **private)
         corpus_tab.select(on_corpus, None, corpus_outputs, **private)
         prune_button.click(on_prune, None, corpus_outputs, concurrency_limit=1, concurrency_id="ingest", **private)

@@ -27,6 +27,7 @@ from rag.types import Answer
 DATA = Path(__file__).resolve().parent / "data"
 REPO = DATA.parent.parent
 HOTPOTQA = REPO.parent / "shared" / "benchmarks" / "hotpotqa" / "dev397.jsonl"
+QASPER = REPO.parent / "shared" / "benchmarks" / "qasper" / "questions.jsonl"
 NAMED = {
     "seed": DATA / "seed.jsonl",
     "corpus": DATA / "corpus.jsonl",
@@ -34,6 +35,7 @@ NAMED = {
     "multiturn": DATA / "multiturn.jsonl",
     "verifier": DATA / "verifier_pairs.jsonl",
     "hotpotqa": HOTPOTQA,
+    "qasper": QASPER,
 }
 OURS = ("seed", "corpus", "unanswerable", "multiturn", "verifier")
 
@@ -42,7 +44,7 @@ OURS = ("seed", "corpus", "unanswerable", "multiturn", "verifier")
 
 
 def resolve_datasets(names: Sequence[str]) -> list[Dataset]:
-    """Names (seed, corpus, unanswerable, multiturn, verifier, hotpotqa) or .jsonl paths."""
+    """Names (seed, corpus, unanswerable, multiturn, verifier, hotpotqa, qasper) or .jsonl paths."""
     datasets = []
     for given in names or OURS:
         path = NAMED.get(given.lower(), Path(given))
@@ -51,7 +53,7 @@ def resolve_datasets(names: Sequence[str]) -> list[Dataset]:
                 raise InputError(f"dataset {given} not found at {path}; pass its .jsonl path instead")
             raise InputError(f"unknown dataset {given!r}; use {', '.join(NAMED)} or a .jsonl file path")
         kind = detect_kind(path)
-        name = given.lower() if given.lower() in NAMED else ("hotpotqa" if kind == "hotpotqa" else path.stem)
+        name = given.lower() if given.lower() in NAMED else (kind if kind in ("hotpotqa", "qasper") else path.stem)
         datasets.append(Dataset(name, kind, path))
     return datasets
 
@@ -63,7 +65,8 @@ def detect_kind(path: Path) -> str:
         keys = set(json.loads(first)) if first else set()
     except ValueError:
         raise InputError(f"{path} is not JSON Lines; fix line 1") from None
-    for key, kind in (("contexts", "hotpotqa"), ("turns", "multiturn"), ("claim", "verifier"), ("question", "qa")):
+    known = (("contexts", "hotpotqa"), ("evidence_spans", "qasper"), ("turns", "multiturn"), ("claim", "verifier"), ("question", "qa"))
+    for key, kind in known:
         if key in keys:
             return kind
     raise InputError(f"{path}: cannot tell what kind of dataset this is (no question, turns, claim or contexts)")
@@ -88,12 +91,15 @@ def load_rows(path: Path) -> list[dict]:
     return rows
 
 
-def qa_items(rows: Iterable[dict]) -> list[QAItem]:
-    """Questions of a single-turn or multi-turn set; only the last turn carries gold."""
+def qa_items(rows: Iterable[dict], per_doc: bool = False) -> list[QAItem]:
+    """Questions of a single-turn or multi-turn set; only the last turn carries gold. A row's
+    ``within`` (a document name or a list of them) scopes its questions; with ``per_doc`` so does
+    its ``doc``."""
     items = []
     for row in rows:
         turns = row.get("turns") or [row]
         last = turns[-1]
+        within = row.get("within") or last.get("within") or (last.get("doc") if per_doc else None) or ()
         items.append(
             QAItem(
                 id=row["id"],
@@ -104,6 +110,7 @@ def qa_items(rows: Iterable[dict]) -> list[QAItem]:
                 facts=tuple(last.get("facts", ())),
                 history=tuple(t["question"] for t in turns[:-1]),
                 short=tuple(last.get("short", ())),
+                within=(within,) if isinstance(within, str) else tuple(within),
             )
         )
     return items
@@ -122,19 +129,35 @@ def progress_bar(iterable, desc: str, total: int, unit: str = "q"):
 
 
 def ask_item(rag, item: QAItem) -> tuple[Answer, float]:
-    """Ask the item's earlier turns (as history) untimed, then time its question."""
+    """Ask the item's earlier turns (as history) untimed, then time its question; all of them
+    within the item's documents when it names some."""
+    try:
+        scope = rag.scope(item.within) if item.within else None
+    except InputError as exc:
+        raise InputError(f"{item.id}: {exc}") from None
     history: list[tuple[str, str]] = []
     for question in item.history:
-        history.append((question, rag.ask(question, history).answer))
+        history.append((question, rag.ask(question, history, documents=scope).answer))
     started = time.perf_counter()
-    answer = rag.ask(item.question, history)
+    answer = rag.ask(item.question, history, documents=scope)
     return answer, time.perf_counter() - started
 
 
-def run_datasets(datasets: Sequence[Dataset], rag, limit: int | None) -> tuple[list[DatasetResult], float]:
-    """Run every dataset; returns the results and the untimed warm-up seconds."""
+def run_datasets(
+    datasets: Sequence[Dataset], rag, limit: int | None, per_doc: bool = False, pooled: bool = False
+) -> tuple[list[DatasetResult], float]:
+    """Run every dataset; returns the results and the untimed warm-up seconds. ``per_doc`` asks
+    each question of our sets within its ``doc``; ``pooled`` asks QASPER's of the whole store."""
     results, warmup, files = [], 0.0, None
     for dataset in datasets:
+        if dataset.kind == "qasper":
+            from evals import qasper
+
+            store = Path(f"{rag.settings.store_dir}-qasper")
+            records, facts = qasper.run(rag, dataset.path.parent, limit, store, progress_bar, pooled)
+            warmup += facts["warmup_seconds"]
+            results.append(DatasetResult(dataset.name, "qasper", tuple(records), qasper.summary(records), facts))
+            continue
         if dataset.kind == "hotpotqa":
             from evals import hotpotqa
 
@@ -145,7 +168,7 @@ def run_datasets(datasets: Sequence[Dataset], rag, limit: int | None) -> tuple[l
             continue
         rows = load_rows(dataset.path)[:limit]
         try:
-            items = pair_items(rows) if dataset.kind == "verifier" else qa_items(rows)
+            items = pair_items(rows) if dataset.kind == "verifier" else qa_items(rows, per_doc)
         except (KeyError, TypeError) as exc:
             raise InputError(f"{dataset.path}: a record lacks {exc}; see evals/data/README.md for the format") from None
         if dataset.kind == "verifier":
@@ -157,7 +180,7 @@ def run_datasets(datasets: Sequence[Dataset], rag, limit: int | None) -> tuple[l
             files = SourceFiles(s.path for s in rag.sources())
             if items:
                 started = time.perf_counter()
-                rag.ask(items[0].question)  # loads the model and the index; not timed as a question
+                rag.ask(items[0].question, documents=list(items[0].within) or None)  # loads the model and the index
                 warmup += time.perf_counter() - started
         records = [score_answer(i, *ask_item(rag, i), files) for i in progress_bar(items, dataset.name, len(items))]
         results.append(DatasetResult(dataset.name, dataset.kind, tuple(records), qa_summary(records)))
@@ -205,7 +228,7 @@ def main(args, rag) -> int:
         raise InputError(f"--limit must be at least 1, not {args.limit}")
     datasets = resolve_datasets(args.datasets)
     started = time.perf_counter()
-    results, warmup = run_datasets(datasets, rag, args.limit)
+    results, warmup = run_datasets(datasets, rag, args.limit, getattr(args, "per_doc", False), getattr(args, "pooled", False))
     threshold = rag.settings.gate_threshold()
     calibrated = calibration(results, threshold)
     run = {

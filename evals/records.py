@@ -33,6 +33,7 @@ class QAItem:
     facts: tuple[str, ...] = ()
     history: tuple[str, ...] = ()
     short: tuple[str, ...] = ()  # gold short answers (exact spans of a gold sentence)
+    within: tuple[str, ...] = ()  # the documents it is asked within (names as ``rag ask --doc`` takes them)
 
 
 @dataclass(frozen=True)

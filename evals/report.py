@@ -40,6 +40,14 @@ LABELS = {
     "paragraph_citation_precision": "paragraph citation precision",
     "paragraph_citation_recall": "paragraph citation recall",
     "recall_at_5": "supporting paragraphs in top 5",
+    "answer_f1_answerable": "answer token F1 (answerable)",
+    "answer_f1_sentences": "answer token F1 of the whole answer text",
+    "evidence_hit": "gold evidence cited",
+    "evidence_citation_precision": "citations on gold evidence",
+    "evidence_ranked_first": "gold evidence ranked first",
+    "evidence_in_ranked_top5": "gold evidence in the reranked top 5",
+    "unanswerable_declined": "unanswerable declined",
+    "yes_no_accuracy": "yes/no accuracy",
     "latency_p50": "latency p50",
     "latency_p95": "latency p95",
 }
@@ -50,6 +58,7 @@ CHART_METRICS = {
     "hotpotqa": (
         "answer_f1", "exact_match", "paragraph_citation_precision", "paragraph_citation_recall", "recall_at_5"
     ),
+    "qasper": ("answer_f1", "evidence_hit", "evidence_citation_precision", "false_refusal_rate", "unanswerable_declined"),
 }
 METHOD_NOTES = (
     "Gold sentences are located verbatim in their files; a citation or retrieved sentence hits a gold "
@@ -111,12 +120,18 @@ def format_table(results: Sequence[DatasetResult], calibrated: dict | None, run:
         if "by_kind" in result.facts:
             kinds = ", ".join(f"{k} {v['accuracy']:.2f} ({v['n']})" for k, v in result.facts["by_kind"].items())
             lines.append(f"  {'accuracy by kind':<{width}}{kinds}")
-        if result.kind == "hotpotqa":
+        if result.kind in ("hotpotqa", "qasper"):
             facts = result.facts
             lines.append(
-                f"  {'pooled corpus':<{width}}{facts['documents']} documents in {facts['store']}, "
+                f"  {'corpus':<{width}}{facts['documents']} documents in {facts['store']}, "
                 f"ingest {facts['ingest_seconds']} s, warm-up {facts['warmup_seconds']} s"
             )
+        if result.kind == "qasper":
+            from evals.qasper import ANCHORS
+
+            lines.append(f"  {'asked':<{width}}{result.facts['asked']}")
+            anchors = "; ".join(f"{name} answer F1 {f1}, evidence F1 {ev}" for name, f1, ev in ANCHORS)
+            lines.append(f"  {'published anchors':<{width}}{anchors}")
     if calibrated:
         lines += [
             "",
@@ -192,7 +207,7 @@ def write_chart(path: Path, results: Sequence[DatasetResult]) -> None:
 
 def format_report(results: Sequence[DatasetResult], calibrated: dict | None, run: dict, chart: str) -> str:
     """The Markdown report: metric table, chart, method notes, calibration, failed questions."""
-    from evals import hotpotqa
+    from evals import hotpotqa, qasper
 
     keys = list(dict.fromkeys(m.key for r in results for m in r.metrics))
     by_name = {r.name: {m.key: m for m in r.metrics} for r in results}
@@ -239,6 +254,8 @@ def format_report(results: Sequence[DatasetResult], calibrated: dict | None, run
             lines += [f"| {k} | {v['accuracy']:.3f} | {v['n']} |" for k, v in result.facts["by_kind"].items()]
         if result.kind == "hotpotqa":
             lines += hotpotqa.report_section(result.records, result.facts)
+        if result.kind == "qasper":
+            lines += qasper.report_section(result.records, result.facts)
     question_sets = [r for r in results if r.kind in ("qa", "multiturn")]
     failed = [(r.name, rec, failures(rec)) for r in question_sets for rec in r.records]
     failed = [(name, rec, problems) for name, rec, problems in failed if problems]

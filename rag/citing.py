@@ -12,6 +12,7 @@ from dataclasses import replace
 from rag.types import PARTIAL_PREFIX, Answer, AnswerSentence, Citation, Draft, Evidence, Hit, ShortAnswer
 
 ABSTAIN_TEXT = "The documents do not say."
+SCOPED_ABSTAIN_TEXT = "The chosen documents do not say."
 CLOSEST_EVIDENCE = 10
 
 
@@ -66,10 +67,18 @@ def render(sentences: Sequence[AnswerSentence], partial: bool = False) -> str:
 
 
 def abstention(
-    question: str, query: str, closest: Sequence[Hit], confidence: float, note: str = "", answerer: str = "extractive"
+    question: str,
+    query: str,
+    closest: Sequence[Hit],
+    confidence: float,
+    note: str = "",
+    answerer: str = "extractive",
+    scoped: bool = False,
 ) -> Answer:
-    """The plain "do not say" answer; the closest passages stay available as evidence."""
-    text = ABSTAIN_TEXT if not note else f"{ABSTAIN_TEXT} ({note})"
+    """The plain "do not say" answer ("the chosen documents" when the question was ``scoped``);
+    the closest passages stay available as evidence."""
+    said = SCOPED_ABSTAIN_TEXT if scoped else ABSTAIN_TEXT
+    text = said if not note else f"{said} ({note})"
     return Answer(
         question=question,
         answer=text,
@@ -96,14 +105,24 @@ def short_answer(answer: Answer, best: Evidence) -> ShortAnswer | None:
     return ShortAnswer(text=text, label=citation.label, path=citation.path, start=start, end=end)
 
 
-def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float, margin: float = 0.0) -> Answer:
+def short_answers(answer: Answer, items: Sequence[Evidence]) -> tuple[ShortAnswer, ...]:
+    """The short answer inside each of ``items`` (a list answer's sentences, in document order)
+    whose sentence is cited and verified."""
+    found = (short_answer(answer, item) for item in items)
+    return tuple(s for s in found if s is not None)
+
+
+def with_strength(
+    answer: Answer, evidence: Sequence[Evidence], strong: float, margin: float = 0.0, together: frozenset[str] = frozenset()
+) -> Answer:
     """Each sentence's score (the reader's relevance of its best cited sentence) and strength:
     ``strong`` when that relevance is at least ``strong`` and leads every other sentence the
     reader judged by at least ``margin`` (a rival nearly as relevant means the reader cannot
     tell which one answers: on held-out SQuAD dev such strong leads were right 77 % of the
     time, against 98 % for the others), else ``partial``; a partial best sentence makes the
     answer partial, and its text says so. Evidence the reader did not judge earns no mark, nor
-    does the bridge of a two-hop answer: it leads to the answer without answering itself."""
+    does the bridge of a two-hop answer: it leads to the answer without answering itself. The
+    sentences of one list answer (``together``: their ids) are not each other's rivals."""
     bridge = evidence[0].bridge if evidence else None
     relevance = {
         e.hit.sentence.sentence_id: e.relevance
@@ -113,7 +132,8 @@ def with_strength(answer: Answer, evidence: Sequence[Evidence], strong: float, m
 
     def strength(sentence_id: str) -> str:
         score = relevance[sentence_id]
-        rival = max((r for other, r in relevance.items() if other != sentence_id), default=0.0)
+        others = together - {sentence_id} if sentence_id in together else set()
+        rival = max((r for other, r in relevance.items() if other != sentence_id and other not in others), default=0.0)
         return "strong" if score >= strong and score - rival >= margin else "partial"
 
     by_label = {c.label: c.sentence_id for c in answer.citations if c.sentence_id in relevance}
@@ -144,4 +164,4 @@ def with_verdict(answer: Answer, best: Evidence) -> Answer:
         return answer
     body = render(answer.sentences)
     text = f"{PARTIAL_PREFIX[:-1]} (probably {best.verdict}): {body}" if answer.partial else f"{best.verdict.capitalize()}: {body}"
-    return replace(answer, verdict=best.verdict, short_answer=None, answer=text)
+    return replace(answer, verdict=best.verdict, short_answer=None, short_answers=(), answer=text)

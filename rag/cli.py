@@ -18,6 +18,9 @@ from rag.text import normalize_space
 from rag.types import PARTIAL_PREFIX
 
 
+DOC_HELP = "ask only within this document: file name, title, id or a glob such as '*.pdf' (repeatable)"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, no usage dump
         raise RagError(f"{message}; see: {self.prog} --help")
@@ -47,9 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question (omit to read questions from stdin)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--answerer", choices=["extractive", "llm"], help="how to compose the answer")
+    ask.add_argument("--doc", action="append", metavar="NAME", help=DOC_HELP)
 
     chat = sub.add_parser("chat", parents=[common], help="a conversation in the terminal, with follow-ups")
     chat.add_argument("--answerer", choices=["extractive", "llm"], help="how to compose the answer")
+    chat.add_argument("--doc", action="append", metavar="NAME", help=DOC_HELP)
 
     sources = sub.add_parser("sources", parents=[common], help="list the indexed documents")
     sources.add_argument("--json", action="store_true", help="print JSON")
@@ -60,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print every metric as one JSON object")
     evaluate.add_argument("--report", metavar="FILE.md", help="write a Markdown report with a chart")
     evaluate.add_argument("--answerer", choices=["extractive", "llm"], help="how to compose the answers")
+    evaluate.add_argument("--per-doc", action="store_true", help="ask each question within its row's doc")
+    evaluate.add_argument("--pooled", action="store_true", help="ask QASPER's questions of all its papers at once")
     return parser
 
 
@@ -135,8 +142,9 @@ def _progress_bar():
 
 def cmd_ask(args) -> int:
     rag = _open(args)
+    scope = rag.scope(args.doc) if args.doc else None  # an unknown name fails before any question
     if args.question is not None:
-        answer = rag.ask(args.question)
+        answer = rag.ask(args.question, documents=scope)
         print(answer.to_json_text() if args.json else visible(format_answer(answer)))
         return EXIT_OK
     stdin = io.TextIOWrapper(sys.stdin.buffer, "utf-8", "surrogateescape") if hasattr(sys.stdin, "buffer") else sys.stdin
@@ -145,7 +153,7 @@ def cmd_ask(args) -> int:
         if not question:
             continue
         try:
-            payload = rag.ask(question).to_json()
+            payload = rag.ask(question, documents=scope).to_json()
         except RagError as exc:
             payload = {"question": question.encode("utf-8", "backslashreplace").decode("utf-8"), "error": str(exc)}
         print(json.dumps(payload, ensure_ascii=False), flush=True)
@@ -201,8 +209,10 @@ def cmd_chat(args) -> int:
     from rag.types import Turn
 
     rag = _open(args)
+    scope = rag.scope(args.doc) if args.doc else None
     history: list[Turn] = []
-    print("Ask about the documents. /clear forgets the conversation, /quit or Ctrl-D leaves.")
+    within = f" within {', '.join(d.title or d.path for d in scope.documents)}" if scope else ""
+    print(f"Ask about the documents{within}. /clear forgets the conversation, /quit or Ctrl-D leaves.")
     while True:
         try:
             question = input("you> ").strip()
@@ -226,7 +236,7 @@ def cmd_chat(args) -> int:
             print(visible(token), end="", flush=True)
 
         try:
-            answer = rag.ask(question, history, on_token=show)
+            answer = rag.ask(question, history, on_token=show, documents=scope)
         except RagError as exc:
             print(f"rag: {exc}", file=sys.stderr)
             continue

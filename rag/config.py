@@ -81,6 +81,14 @@ class Settings(BaseModel):
     reader_extra_threshold: float = Field(
         default=0.65, ge=0, le=1, description="score a further sentence needs to be cited too"
     )
+    max_list_sentences: int = Field(
+        default=4, ge=1, le=10, description="a list question's answer cites up to this many neighbouring sentences (1: off)"
+    )
+    list_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="reader relevance a neighbouring sentence needs to join a list answer"
+    )
+    list_items: bool = Field(default=True, description="after a sentence that announces a list, sentences that read as its items join it")
+    list_window: int = Field(default=3, ge=0, le=10, description="sentences on each side of the best one read for a list")
     bridges: int = Field(
         default=5, ge=0, le=20, description="two-hop reading: best sentences whose short answers are followed (0: off)"
     )

@@ -35,6 +35,7 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 ID_BYTES = 16
 ARRAYS = ("ids", "docs", "doc_ids", "tokens", "offsets", "df", "order", "sorted_ids")
+MASKS_KEPT = 64  # row masks of recent scopes kept per index
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class LexicalIndex:
         self.term_ids = {term: i for i, term in enumerate(vocab)}
         self.records = RecordTable.of(records)
         self._bm25 = bm25
+        self._masks: dict[frozenset[str], object] = {}  # scope -> boolean row mask
         total = len(self.ids)
         self.max_idf = math.log(1 + (total + 0.5) / 0.5) if total else 1.0
         self._np = np
@@ -287,8 +289,9 @@ class LexicalIndex:
         df = float(self.df[i])
         return math.log(1 + (len(self) - df + 0.5) / (df + 0.5))
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Top-k (row, BM25 score) among sentences sharing a term with the query."""
+    def search(self, query: str, k: int, within: frozenset[str] | None = None) -> list[tuple[int, float]]:
+        """Top-k (row, BM25 score) among sentences sharing a term with the query (only sentences
+        of the documents ``within``, when given)."""
         np = self._np
         if self._bm25 is None or not len(self):
             return []
@@ -296,11 +299,26 @@ class LexicalIndex:
         if not terms:
             return []
         scores = self._bm25.get_scores(terms)
+        if within is not None:
+            scores = np.where(self.rows_within(within), scores, 0.0)
         matching = np.flatnonzero(scores > 0)
         if len(matching) > k:
             matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
         ranked = sorted(matching.tolist(), key=lambda i: (-float(scores[i]), i))
         return [(i, float(scores[i])) for i in ranked[:k]]
+
+    def rows_within(self, doc_ids: frozenset[str]):
+        """A boolean mask of the rows whose sentences belong to the documents ``doc_ids``
+        (kept per set of documents)."""
+        np = self._np
+        if doc_ids not in self._masks:
+            wanted = {d.encode() for d in doc_ids}
+            chosen = np.asarray([bytes(d) in wanted for d in self.doc_ids], dtype=bool)
+            mask = chosen[self.docs] if len(self) else np.zeros(0, dtype=bool)
+            if len(self._masks) >= MASKS_KEPT:
+                self._masks.pop(next(iter(self._masks)))
+            self._masks[doc_ids] = mask
+        return self._masks[doc_ids]
 
     def sentence_id(self, row: int) -> str:
         """The id of the sentence in ``row``."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag.config import Settings, load_settings
 from rag.errors import InputError, StoreError
+from rag.scope import Scope, resolve_scope
 from rag.types import Answer, Document, IngestReport, SourceInfo, Turn
 
 MAX_QUESTION_CHARS = 2000
@@ -255,6 +256,7 @@ class Rag:
         history: Sequence[Turn | tuple[str, str]] = (),
         answerer: str | None = None,
         on_token: Callable[[str], None] | None = None,
+        documents: Sequence[str] | Scope | None = None,
     ) -> Answer:
         """Answer ``question`` from the indexed documents, every sentence cited and verified.
 
@@ -264,12 +266,15 @@ class Rag:
         gate (abstain on weak evidence) -> compose -> cite -> verify -> abstain if nothing
         survives. ``answerer`` names the composer (default: the configured one);
         ``on_token`` receives generated text as it streams (LLM answerer only); the returned
-        answer is the verified one, which may differ from the stream.
+        answer is the verified one, which may differ from the stream. ``documents`` (names, as
+        ``scope`` takes them, or a resolved ``Scope``) confines every retrieval to those documents;
+        a follow-up keeps its scope only when the caller passes it again.
         """
         from rag.compare import compare
         from rag.conversation import retrieval_query
         from rag.hops import answers_in_kind, follow_bridges
-        from rag.rerank import answer_like, best_by_features, gate_score
+        from rag.lists import read_list
+        from rag.rerank import answer_like, best_by_features, gate_score, judge_each
         from rag.retrieval import Retriever
         from rag.shared import shared
         from rag.verdicts import decide
@@ -283,7 +288,8 @@ class Rag:
         index = self._lexical_index()
         if not len(index):
             raise StoreError("the index is empty; ingest documents first: rag ingest PATH")
-        retriever = Retriever(self.store, self.embedder, index, self.settings)
+        scope = documents if isinstance(documents, Scope) or documents is None else resolve_scope(documents, index.records)
+        retriever = Retriever(self.store, self.embedder, index, self.settings, scope)
         hits = retriever.retrieve(query)
         candidates = answer_like(hits)
         ranked = self.reranker.rerank(question, query, candidates, index.term_idf)
@@ -330,13 +336,28 @@ class Rag:
                     in_kind=out_of_kind,
                     describe=describe,
                 )
-        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token)
-        return replace(answer, ranked=tuple(evidence))
+        items = read_list(
+            question,
+            evidence,
+            lambda hit, n: [h for h in retriever.neighbours(hit, n, n) if self.source_files.is_live(h.sentence)],
+            lambda found: judge_each(self.reranker, question, found),
+            self.settings,
+        )
+        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token, scope, items)
+        return replace(answer, ranked=tuple(evidence), scope=scope)
 
-    def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token) -> Answer:
+    def scope(self, documents: Sequence[str]) -> Scope | None:
+        """The documents ``documents`` name (file names, titles, ids, paths or globs such as
+        ``*.pdf``), resolved once for several questions; None for no names (every document).
+        A name that matches nothing is an InputError naming the closest documents."""
+        return resolve_scope(documents, self._lexical_index().records)
+
+    def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token, scope=None, items=()) -> Answer:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
-        survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence)."""
-        from rag.citing import abstention, cite, short_answer, with_strength, with_verdict
+        survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence;
+        ``items``: a list answer's sentences, which the extractive answer cites in document order)."""
+        from rag.citing import abstention, cite, short_answers, with_strength, with_verdict
+        from rag.lists import list_draft
         from rag.rerank import gate_score
         from rag.verify import verify_answer
 
@@ -344,11 +365,12 @@ class Rag:
 
         def abstain(reason: str) -> Answer:
             closest = [h for h in candidates if self.source_files.is_live(h.sentence)]  # in retrieval order
-            return abstention(question, query, closest, best, reason, name)
+            return abstention(question, query, closest, best, reason, name, scoped=scope is not None)
 
         if best < self.settings.gate_threshold():
             return abstain(warning)
-        draft = self.answerer(name).compose(question, evidence, on_token)
+        items = items if name == "extractive" else ()  # a composer that writes reads the evidence itself
+        draft = list_draft(items) if items else self.answerer(name).compose(question, evidence, on_token)
         if not draft.sentences:
             return abstain(draft.note or warning)
         verification = verify_answer(cite(question, query, draft, hits, best, name), self.source_files, self.checker(name))
@@ -357,8 +379,11 @@ class Rag:
         answer = verification.answer
         strong = self.settings.strong_threshold()
         if strong is not None:
-            answer = with_strength(answer, evidence, strong, self.settings.reader_strong_margin)
-        answer = replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
+            listed = {e.hit.sentence.sentence_id: e for e in items}
+            judged = [*(e for e in evidence if e.hit.sentence.sentence_id not in listed), *listed.values()]
+            answer = with_strength(answer, judged, strong, self.settings.reader_strong_margin, frozenset(listed))
+        shorts = short_answers(answer, items or evidence[:1])
+        answer = replace(answer, short_answer=shorts[0] if shorts else None, short_answers=shorts, warnings=(warning,) if warning else ())
         return with_verdict(answer, evidence[0])
 
     def _opening_by_title(self, index, chars: int = 300):

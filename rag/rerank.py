@@ -113,7 +113,7 @@ class ReaderReranker:
         """The reader's evidence for exactly these hits, best first."""
         return sorted(self.judge_in_order(question, hits), key=lambda e: (-e.score, e.hit.sentence.sentence_id))
 
-    def judge_in_order(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
+    def judge_in_order(self, question: str, hits: Sequence[Hit], spans_for: int | None = None) -> list[Evidence]:
         """The reader's evidence for exactly these hits, in their order. The reader reads the
         question as asked, not the retrieval query a follow-up was condensed into: each
         candidate's own context (title, previous sentence) says who "he" is, and the borrowed
@@ -122,7 +122,8 @@ class ReaderReranker:
 
         candidates = [Candidate(h.sentence.text, h.title, h.context, h.section) for h in hits]
         evidence = []
-        for hit, judgement in zip(hits, self.reader.judge(question, candidates)):
+        spans = {} if spans_for is None else {"spans_for": spans_for}
+        for hit, judgement in zip(hits, self.reader.judge(question, candidates, **spans)):
             span = None
             if judgement.span is not None and judgement.span[1] > judgement.span[0]:
                 span = (hit.sentence.start + judgement.span[0], hit.sentence.start + judgement.span[1])
@@ -190,3 +191,12 @@ class CombinedReranker:
         for e in by_features[judged:]:
             blended.append(Evidence(e.hit, (1 - self.weight) * e.score, confidence=(1 - self.gate_weight) * e.score))
         return sorted(blended, key=lambda e: (-e.score, e.hit.sentence.sentence_id))
+
+
+def judge_each(reranker, question: str, hits: Sequence[Hit]) -> list[Evidence]:
+    """Each of ``hits`` judged by the reranker's reader, in their order, every one with its short
+    answer; [] for a reranker without a reader (the feature scorer's scores say too little)."""
+    reader = reranker if isinstance(reranker, ReaderReranker) else getattr(reranker, "reader", None)
+    if not isinstance(reader, ReaderReranker) or not hits:
+        return []
+    return reader.judge_in_order(question, hits, spans_for=len(hits))

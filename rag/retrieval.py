@@ -16,19 +16,22 @@ from rag.types import Hit, Sentence
 if TYPE_CHECKING:
     from rag.embedding import Embedder
     from rag.lexical import LexicalIndex
+    from rag.scope import Scope
     from rag.store import Store
 
 CHUNK_WEIGHT = 0.5
 
 
 class Retriever:
-    """Fuses dense sentence ranks, dense chunk ranks and BM25 ranks with reciprocal rank fusion."""
+    """Fuses dense sentence ranks, dense chunk ranks and BM25 ranks with reciprocal rank fusion;
+    with a ``scope``, every one of them looks only at the documents it holds."""
 
-    def __init__(self, store: Store, embedder: Embedder, index: LexicalIndex, settings):
+    def __init__(self, store: Store, embedder: Embedder, index: LexicalIndex, settings, scope: Scope | None = None):
         self.store = store
         self.embedder = embedder
         self.index = index
         self.settings = settings
+        self.within = scope.doc_ids if scope is not None else None
 
     def retrieve(self, query: str) -> list[Hit]:
         """The ``settings.retrieve_limit`` best sentences for ``query`` with their fused scores
@@ -43,17 +46,17 @@ class Retriever:
         dense_rank: dict[str, int] = {}
         similarity: dict[str, float] = {}
         known: dict[str, Sentence] = {}
-        for rank, hit in enumerate(self.store.query_sentences(vector, self.settings.dense_candidates), 1):
+        for rank, hit in enumerate(self.store.query_sentences(vector, self.settings.dense_candidates, self.within), 1):
             fused[hit.node_id] += 1.0 / (k + rank)
             dense_rank[hit.node_id] = rank
             similarity[hit.node_id] = hit.similarity
             known[hit.node_id] = hit.sentence
-        for rank, hit in enumerate(self.store.query_chunks(vector, self.settings.chunk_candidates), 1):
+        for rank, hit in enumerate(self.store.query_chunks(vector, self.settings.chunk_candidates, self.within), 1):
             for sentence_id in str(hit.metadata.get("sentence_ids", "")).split(","):
                 if sentence_id:
                     fused[sentence_id] += CHUNK_WEIGHT / (k + rank)
         lexical_rank: dict[str, int] = {}
-        for rank, (row, _) in enumerate(self.index.search(query, self.settings.lexical_candidates), 1):
+        for rank, (row, _) in enumerate(self.index.search(query, self.settings.lexical_candidates, self.within), 1):
             sentence_id = self.index.sentence_id(row)
             fused[sentence_id] += 1.0 / (k + rank)
             lexical_rank[sentence_id] = rank
@@ -71,23 +74,48 @@ class Retriever:
             sentence = known.get(sid)
             if sentence is None:
                 continue
-            record = self.index.records.get(sentence.doc_id)
             before = known.get(previous[sid] or "")
             hits.append(
-                Hit(
-                    sentence=sentence,
+                self._hit(
+                    sentence,
+                    before,
                     score=fused[sid],
                     dense_similarity=similarity.get(sid, 0.0),
                     dense_rank=dense_rank.get(sid),
                     lexical_rank=lexical_rank.get(sid),
-                    title=record.title if record else "",
-                    path=record.path if record else "",
-                    context=_context(record, before, sentence),
-                    section=section_label(record.headings, sentence.start) if record else "",
-                    page=page_of(record.pages, sentence.start) if record else None,
                 )
             )
         return hits
+
+    def neighbours(self, hit: Hit, before: int, after: int) -> list[Hit]:
+        """The sentences up to ``before`` ahead of ``hit`` and ``after`` behind it in its
+        document, in document order, without ``hit`` itself (not retrieved: no scores)."""
+        row = self.index.row_of(hit.sentence.sentence_id)
+        if row is None:
+            return []
+        docs = self.index.docs
+        rows = [r for r in range(max(0, row - before - 1), min(len(self.index), row + after + 1)) if docs[r] == docs[row]]
+        ids = [self.index.sentence_id(r) for r in rows]
+        known = self.store.sentences_by_id(ids)
+        hits = []
+        for previous, sid in zip([None, *ids], ids):
+            sentence = known.get(sid)
+            if sentence is None or sid == hit.sentence.sentence_id or (previous is None and rows[0] < row - before):
+                continue
+            hits.append(self._hit(sentence, known.get(previous or ""), score=0.0))
+        return hits
+
+    def _hit(self, sentence: Sentence, before: Sentence | None, **scores) -> Hit:
+        record = self.index.records.get(sentence.doc_id)
+        return Hit(
+            sentence=sentence,
+            title=record.title if record else "",
+            path=record.path if record else "",
+            context=_context(record, before, sentence),
+            section=section_label(record.headings, sentence.start) if record else "",
+            page=page_of(record.pages, sentence.start) if record else None,
+            **scores,
+        )
 
 
 def _context(record, before, sentence) -> str:

@@ -23,7 +23,7 @@ import functools
 import os
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -327,14 +327,16 @@ class Store:
         return {i: _sentence(i, m) for i, m in zip(got["ids"], got["metadatas"])}
 
     @server_errors
-    def query_sentences(self, vector: Sequence[float], k: int) -> list[DenseHit]:
-        """Nearest sentences by cosine similarity, each with its stored sentence."""
-        return [replace(hit, sentence=_sentence(hit.node_id, hit.metadata)) for hit in self._query("sentences", vector, k)]
+    def query_sentences(self, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
+        """Nearest sentences by cosine similarity, each with its stored sentence (only of the
+        documents ``within``, when given)."""
+        hits = self._query("sentences", vector, k, within)
+        return [replace(hit, sentence=_sentence(hit.node_id, hit.metadata)) for hit in hits]
 
     @server_errors
-    def query_chunks(self, vector: Sequence[float], k: int) -> list[DenseHit]:
-        """Nearest chunks by cosine similarity."""
-        return self._query("chunks", vector, k)
+    def query_chunks(self, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
+        """Nearest chunks by cosine similarity (only of the documents ``within``, when given)."""
+        return self._query("chunks", vector, k, within)
 
     @server_errors
     def sentence_embeddings(self, sentence_ids: Sequence[str]) -> dict[str, list[float]]:
@@ -344,14 +346,19 @@ class Store:
         got = self._collections["sentences"].get(ids=list(sentence_ids), include=["embeddings"])
         return dict(zip(got["ids"], got["embeddings"]))
 
-    def _query(self, kind: str, vector: Sequence[float], k: int) -> list[DenseHit]:
+    def _query(self, kind: str, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
         import numpy as np
 
-        if k <= 0:
+        if k <= 0 or (within is not None and not within):
             return []
+        where = None
+        if within is not None:
+            ids = sorted(within)
+            where = {"document_id": ids[0]} if len(ids) == 1 else {"document_id": {"$in": ids}}
         got = self._collections[kind].query(
             query_embeddings=np.asarray([vector], dtype="float32"),
             n_results=k,
+            where=where,
             include=["metadatas", "distances"],
         )
         hits = []

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.scope import Scope
 
 
 def content_id(*parts: object, length: int = 16) -> str:
@@ -210,9 +214,11 @@ class Answer:
     confidence: float = 0.0
     answerer: str = "extractive"
     warnings: tuple[str, ...] = ()  # e.g. better evidence sits in files that are missing or changed
-    short_answer: ShortAnswer | None = None
+    short_answer: ShortAnswer | None = None  # the first of ``short_answers``
+    short_answers: tuple[ShortAnswer, ...] = ()  # every answering span, in document order (a list's items)
     partial: bool = False  # the best evidence only comes close: the answer says so
     verdict: str = ""  # "yes" or "no": drawn from the cited sentences together (rag.verdicts), never a quote
+    scope: Scope | None = None  # the documents it was asked within (None: all of them)
 
     def to_json_text(self) -> str:
         """``to_json`` serialised exactly as ``rag ask --json`` prints it."""
@@ -279,9 +285,11 @@ class Answer:
             ],
             "warnings": list(self.warnings),
             "short_answer": self.short_answer.to_json() if self.short_answer else None,
+            "short_answers": [s.to_json() for s in self.short_answers],
             "verdict": self.verdict or None,
             "partial": self.partial,
             "confidence": round(self.confidence, 4),
+            "scope": self.scope.to_json() if self.scope is not None else [],
         }
 
 

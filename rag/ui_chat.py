@@ -3,6 +3,7 @@ the chat messages and the source panel for a clicked citation (HTML from ``rag.u
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from rag.formats.pdf_page import page_image
 from rag.pipeline import ANSWERERS, Rag
 from rag.sections import page_of
 from rag.shell import user_message
-from rag.types import Answer
+from rag.types import Answer, IngestReport, SourceInfo
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,15 @@ def choose_answerer(rag: Rag, name: str | None) -> str | None:
     return name
 
 
-def ask_turn(rag: Rag, turns: Sequence[ChatTurn], question: str, answerer_name: str | None) -> list[ChatTurn]:
-    """The conversation with one more turn: the answer to ``question`` given the earlier answers."""
+def ask_turn(
+    rag: Rag, turns: Sequence[ChatTurn], question: str, answerer_name: str | None, documents: Sequence[str] = ()
+) -> list[ChatTurn]:
+    """The conversation with one more turn: the answer to ``question`` given the earlier answers,
+    asked within ``documents`` (doc ids or names; none: every document)."""
     history = [(t.question, t.answer.answer) for t in turns if t.answer is not None]
     try:
-        answer = rag.ask(question, history, answerer=choose_answerer(rag, answerer_name))
+        within = {"documents": list(documents)} if documents else {}
+        answer = rag.ask(question, history, answerer=choose_answerer(rag, answerer_name), **within)
     except Exception as exc:
         return [*turns, ChatTurn(question.strip(), error=user_message(exc))]
     return [*turns, ChatTurn(answer.question, answer)]
@@ -115,10 +120,28 @@ def _pdf_panel(
     )
 
 
-def api_ask(rag: Rag, question: str) -> str:
-    """The JSON text ``rag ask --json`` prints for one question (no conversation, configured answerer).
+def document_choices(sources: Sequence[SourceInfo]) -> list[tuple[str, str]]:
+    """The document picker's choices: (label shown, doc id), the label the title and file name."""
+    choices = []
+    for source in sources:
+        name = os.path.basename(source.path)
+        label = f"{source.title} ({name})" if source.title and source.title != name else name
+        choices.append((label, source.doc_id))
+    return choices
+
+
+def uploaded_ids(sources: Sequence[SourceInfo], report: IngestReport) -> list[str]:
+    """The doc ids of the files an upload added, updated or found already indexed ("ask this file")."""
+    paths = {os.path.abspath(p) for p in (*report.added, *report.updated, *report.unchanged, *report.copies)}
+    return [s.doc_id for s in sources if {os.path.abspath(p) for p in (s.path, *s.copies)} & paths]
+
+
+def api_ask(rag: Rag, question: str, documents: Sequence[str] | None = None) -> str:
+    """The JSON text ``rag ask --json`` prints for one question (no conversation, configured
+    answerer), asked within ``documents`` (names as ``rag ask --doc`` takes them) when given.
 
     Text rather than a dict: gradio_client (2.7, Gradio 6 protocol) takes any returned dict with
     a "path" key for a file and tries to download it, which breaks on every citation.
     """
-    return rag.ask(question).to_json_text()
+    within = {"documents": list(documents)} if documents else {}
+    return rag.ask(question, **within).to_json_text()

@@ -70,7 +70,7 @@ def test_answer_cites_exact_offsets_and_verifies(fake_rag, folder):
     assert "4 April 1949" in answer.answer
     payload = answer.to_json()
     assert set(payload) == {
-        "question", "answer", "abstained", "citations", "sentences", "warnings", "short_answer", "verdict", "partial", "confidence"
+        "question", "answer", "abstained", "citations", "sentences", "warnings", "short_answer", "short_answers", "verdict", "partial", "confidence", "scope"
     }
     assert set(payload["citations"][0]) == {"label", "doc_id", "path", "title", "start", "end", "quote", "page", "section"}
 
