@@ -325,10 +325,17 @@ def build_ui(rag: Rag):
     return demo
 
 
-def launch(demo, rag: Rag, host: str, port: int) -> None:
-    """Serve the app (blocks): queue on, no share link, no CDN, uploads capped like ingest."""
+def launch(demo, rag: Rag, host: str, port: int, block: bool = True) -> None:
+    """Serve the app (blocks unless ``block`` is false): queue on, no share link, no CDN,
+    uploads capped like ingest, only requests addressed to loopback or ``host`` answered."""
+    from starlette.middleware import Middleware
+
+    from rag.trusted_hosts import TrustedHostMiddleware, allowed_hosts
+
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY)
     demo.launch(
+        prevent_thread_lock=not block,
+        app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, hosts=allowed_hosts(host))]},
         server_name=host,
         server_port=port,
         share=False,

@@ -20,7 +20,7 @@ WARNED = (
 def test_first_ingest_indexes_all_documents_without_skips(real_rag):
     report = real_rag.first_report
     assert report.documents == 32 and len(report.added) == 32
-    assert report.sentences > 4000 and report.chunks > 500
+    assert report.sentences > 3500 and report.chunks > 500  # headings are context, not sentences
 
 
 def test_pistorius_question_cites_the_warned_sentence_with_exact_offsets(real_rag):
