@@ -339,7 +339,7 @@ class Rag:
     def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token) -> Answer:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
         survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence)."""
-        from rag.citing import abstention, cite, short_answer, with_strength, with_verdict
+        from rag.citing import abstention, cite, short_answer, with_one_thing_verdict, with_strength, with_verdict
         from rag.rerank import gate_score
         from rag.verify import verify_answer
 
@@ -362,7 +362,10 @@ class Rag:
         if strong is not None:
             answer = with_strength(answer, evidence, strong, self.settings.reader_strong_margin)
         answer = replace(answer, short_answer=short_answer(answer, evidence[0]), warnings=(warning,) if warning else ())
-        return with_verdict(answer, evidence[0])
+        answer = with_verdict(answer, evidence[0])
+        if self.settings.one_thing_verdicts:
+            answer = with_one_thing_verdict(answer, evidence[0], question)
+        return answer
 
     def _opening_by_title(self, index, chars: int = 300):
         """A function from a name to the first ``chars`` characters of the body of the stored
