@@ -165,3 +165,22 @@ def with_verdict(answer: Answer, best: Evidence) -> Answer:
     body = render(answer.sentences)
     text = f"{PARTIAL_PREFIX[:-1]} (probably {best.verdict}): {body}" if answer.partial else f"{best.verdict.capitalize()}: {body}"
     return replace(answer, verdict=best.verdict, short_answer=None, short_answers=(), answer=text)
+
+
+def with_one_thing_verdict(answer: Answer, best: Evidence, question: str) -> Answer:
+    """The answer with a yes or a no to a question about one thing (``rag.yesno``) drawn from
+    ``best``'s sentence, when that sentence is cited and verified, the answer says nothing but
+    quotes and the model is sure; else ``answer`` as it is (a two-thing verdict stays)."""
+    from rag.yesno import verdict
+
+    if answer.verdict or answer.abstained or not answer.sentences or not all(s.verbatim for s in answer.sentences):
+        return answer
+    verified = {c.sentence_id for c in answer.citations if c.verified}
+    if best.hit.sentence.sentence_id not in verified:
+        return answer
+    said = verdict(question, best.hit.sentence.text)
+    if said is None:
+        return answer
+    body = render(answer.sentences)
+    text = f"{PARTIAL_PREFIX[:-1]} (probably {said}): {body}" if answer.partial else f"{said.capitalize()}: {body}"
+    return replace(answer, verdict=said, short_answer=None, short_answers=(), answer=text)

@@ -167,7 +167,8 @@ def format_answer(answer) -> str:
     if answer.verdict:
         labels = " and ".join(f"[{c.label}]" for c in answer.citations)
         label = "Closest answer" if answer.partial else "Answer"
-        lines += [f"{label}: {answer.verdict.capitalize()} (from {labels} together)", ""]
+        together = " together" if len(answer.citations) > 1 else ""
+        lines += [f"{label}: {answer.verdict.capitalize()} (from {labels}{together})", ""]
     elif answer.short_answer is not None:
         label = "Closest words" if answer.partial else "Answer"
         lines += [f"{label}: {normalize_space(answer.short_answer.text)} [{answer.short_answer.label}]", ""]

@@ -109,6 +109,10 @@ class Settings(BaseModel):
         default=True,
         description='answer "are A and B both X?", "were A and B of the same Y?" yes or no from a sentence about each (rag.verdicts)',
     )
+    one_thing_verdicts: bool = Field(
+        default=False,
+        description='answer "do they use attention?" yes or no from the cited sentence (rag.yesno); off: its model is not yet better than chance on held-out questions',
+    )
     in_common: bool = Field(
         default=True,
         description='answer "Both A and B were released by what label?", "What do A and B have in common?" from a sentence about each, where the two agree (rag.shared)',

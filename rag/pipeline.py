@@ -356,7 +356,7 @@ class Rag:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
         survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence;
         ``items``: a list answer's sentences, which the extractive answer cites in document order)."""
-        from rag.citing import abstention, cite, short_answers, with_strength, with_verdict
+        from rag.citing import abstention, cite, short_answers, with_one_thing_verdict, with_strength, with_verdict
         from rag.lists import list_draft
         from rag.rerank import gate_score
         from rag.verify import verify_answer
@@ -384,7 +384,10 @@ class Rag:
             answer = with_strength(answer, judged, strong, self.settings.reader_strong_margin, frozenset(listed))
         shorts = short_answers(answer, items or evidence[:1])
         answer = replace(answer, short_answer=shorts[0] if shorts else None, short_answers=shorts, warnings=(warning,) if warning else ())
-        return with_verdict(answer, evidence[0])
+        answer = with_verdict(answer, evidence[0])
+        if self.settings.one_thing_verdicts:
+            answer = with_one_thing_verdict(answer, evidence[0], question)
+        return answer
 
     def _opening_by_title(self, index, chars: int = 300):
         """A function from a name to the first ``chars`` characters of the body of the stored

@@ -71,7 +71,7 @@ def render_answer(answer: Answer, turn: int, max_sources: int) -> str:
         short = (
             f'<p class="{kind}"><span class="rag-short-label">{label}</span> '
             f'<span class="rag-short-text">{_e(answer.verdict.capitalize())}</span> '
-            f'<span class="rag-verdict-from">from {links} together</span></p>'
+            f'<span class="rag-verdict-from">from {links}{" together" if len(answer.citations) > 1 else ""}</span></p>'
         )
     elif answer.short_answer is not None:
         # A partial answer's span is only the closest words: it follows the "closest" lead, muted.

@@ -148,6 +148,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--next-sentence", action="store_true", help="add the sentence after the answer's (its context holds the answer) as a negative"
     )
+    parser.add_argument("--qasper", type=Path, help="also train on QASPER train in this folder (validates on its validation split)")
+    parser.add_argument("--qasper-groups", type=int, default=0, help="QASPER training groups to use (0: all)")
+    parser.add_argument("--replay", type=int, default=0, help="keep only this many of the SQuAD/SelQA groups, drawn at random (0: all)")
     parser.add_argument(
         "--mined-negatives",
         action="store_true",
@@ -185,6 +188,18 @@ def main(argv=None) -> int:
     started = time.time()
     net.eval()
     groups, dev, held_unanswerable, held_answerable, counts = load_data(args, net_scorer(net, tokenizer, precision))
+    qasper_dev = None
+    if args.replay:
+        groups = sorted(groups, key=lambda _: random.random())[: args.replay]
+        counts["replayed_groups"] = len(groups)
+    if args.qasper:
+        from qasper_data import load_qasper
+
+        extra = cached_qasper_groups(args)
+        groups = groups + extra
+        counts["qasper_train_groups"] = len(extra)
+        counts["pairs"] = sum(len(g.candidates) for g in groups)
+        qasper_dev = load_qasper(args.qasper, "validation", args.limit and 3)
     print(f"data: {json.dumps(counts)} ({time.time() - started:.0f} s)", flush=True)
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not is_frozen(name)
@@ -250,6 +265,10 @@ def main(argv=None) -> int:
     figures = validate(
         net_scorer(net, tokenizer, precision), dev[:limit], held_unanswerable[:limit], held_answerable[:limit]
     )
+    if qasper_dev is not None:
+        from qasper_data import validate_qasper
+
+        figures.update(validate_qasper(net_scorer(net, tokenizer, precision), *qasper_dev, questions=args.final_validate_questions))
     print(f"validation: {json.dumps(figures)}", flush=True)
     log.write(json.dumps({"step": step, "final": True, **figures}) + "\n")
     log.close()
@@ -260,7 +279,30 @@ def main(argv=None) -> int:
 def _identity(args) -> dict:
     """The arguments that change what is trained (a checkpoint resumes only for the same ones)."""
     keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs", "cross_article", "next_sentence", "mined_negatives")
-    return {**{k: getattr(args, k) for k in keys}, "init_from": str(args.init_from or "")}
+    keys += ("qasper_groups", "replay")
+    return {**{k: getattr(args, k) for k in keys}, "init_from": str(args.init_from or ""), "qasper": str(args.qasper or "")}
+
+
+def cached_qasper_groups(args) -> list[Group]:
+    """QASPER train groups (``qasper_data.qasper_groups``), cached in ``args.out/qasper.json``."""
+    from qasper_data import load_qasper, qasper_groups
+
+    from rag.reader.encoding import Candidate
+
+    key = [str(args.qasper), args.limit, args.seed, args.qasper_groups]
+    cache = args.out / "qasper.json"
+    saved = json.loads(cache.read_text("utf-8")) if cache.exists() else {}
+    if saved.get("key") != key:
+        rows, papers = load_qasper(args.qasper, "train", args.limit and 3)
+        made = qasper_groups(rows, papers, random.Random(args.seed))
+        saved = {"key": key, "groups": made[: args.qasper_groups or None]}
+        args.out.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(saved), "utf-8")
+    return [
+        Group(g["question"], tuple(Candidate(**c) for c in g["candidates"]), tuple(g["labels"]),
+              tuple(g["span"]) if g["span"] else None, g["source"])
+        for g in saved["groups"]
+    ]
 
 
 def export(args, net, counts, figures, seconds, precision, base_sha256, save_weights) -> None:
@@ -321,7 +363,7 @@ tokens (the short answer).
   unanswerable questions from two thirds of its articles, three sentences each, all negative.
 - SelQA answer-sentence selection dev+test (Apache-2.0 repository, Wikipedia text CC BY-SA;
   Jurczyk, Zhai and Choi, ICTAI 2016): {d['selqa_questions']:,} questions.
-- {d['pairs']:,} (question, sentence) pairs in all. Never trained or tuned on HotpotQA dev or
+{qasper_lines(m)}- {d['pairs']:,} (question, sentence) pairs in all. Never trained or tuned on HotpotQA dev or
   rag's own evaluation sets. These weights are an adaptation of CC BY-SA 4.0 data: share them
   under CC BY-SA 4.0.
 
@@ -337,6 +379,28 @@ tokens (the short answer).
 
 rag calibrates its own abstention threshold on its evaluation sets; see the README.
 """
+
+
+def qasper_lines(m: dict) -> str:
+    """The model card's QASPER lines (empty for a reader not trained on it)."""
+    d, v = m["data"], m["validation"]
+    if "qasper_train_groups" not in d:
+        return ""
+    lines = (
+        f"- QASPER train (CC BY 4.0; Dasigi et al., NAACL 2021; S2ORC paper texts): {d['qasper_train_groups']:,} groups: "
+        "each answer sentence of an evidence paragraph (with the extractive span where there is one) against the "
+        "paper's best-matching other sentences and one of another section, and unanswerable questions against their "
+        "paper's best-matching sentences; each sentence with the paper title and its section heading.\n"
+    )
+    if "replayed_groups" in d:
+        lines += f"- Replayed: {d['replayed_groups']:,} groups drawn at random from the SQuAD, SQuAD v2.0 and SelQA groups above.\n"
+    if "qasper_selection_accuracy" in v:
+        lines += (
+            f"- Held out, QASPER validation: answer-sentence selection among the paper's 12 best-matching sentences "
+            f"{v['qasper_selection_accuracy']:.3f} ({v['qasper_gold_in_top_k']} questions with the answer among them); "
+            f"abstention balanced accuracy {v.get('qasper_abstention_balanced_accuracy', float('nan')):.3f}.\n"
+        )
+    return lines
 
 
 if __name__ == "__main__":

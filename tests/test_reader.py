@@ -154,6 +154,7 @@ def test_the_training_script_runs_on_50_examples(tmp_path):
     tuned = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "train_reader.py"), "--limit", "50", "--out", str(tmp_path / "tuned"),
          "--export", str(tmp_path / "tuned-export"), "--init-from", str(export / "reader.json"), "--cross-article", "--next-sentence", "--mined-negatives",
+         "--qasper", str(write_qasper_fixture(tmp_path / "qasper") and tmp_path / "qasper"),
          "--lr", "1e-5", "--final-validate-questions", "5", "--threads", "1"],
         capture_output=True, text=True, timeout=900, cwd=REPO,
     )
@@ -163,6 +164,9 @@ def test_the_training_script_runs_on_50_examples(tmp_path):
     card = (tmp_path / "tuned-export" / "MODEL_CARD.md").read_text()
     assert "another article, the sentence after the answer's, the starting reader's most relevant wrong sentence" in card
     assert len(json.loads((tmp_path / "tuned" / "mined.json").read_text())["negatives"]) > 0
+    assert json.loads((tmp_path / "tuned" / "qasper.json").read_text())["groups"]  # QASPER groups cached
+    assert "qasper_selection_accuracy" in json.loads((tmp_path / "tuned-export" / "reader.json").read_text())["validation"]
+    assert "QASPER train (CC BY 4.0" in card
 
 
 def test_cross_article_negatives_come_from_other_articles_and_never_hold_the_answer():
@@ -262,3 +266,80 @@ def test_two_short_answers_agree_when_one_holds_the_others_words():
 
     assert agree("December 1963", "1963") and agree("The View", "the view")
     assert not agree("Ögedei Khan", "Ögedei Khanate") and not agree("", "") and not agree("Monday", "Sunday")
+
+
+PAPER = """# Tiny Parsers for Tiny Data
+
+**Paper ID:** 0000.00001
+
+## Abstract
+
+We present a tiny parser. It learns from very little data.
+
+## Experiments
+
+### Datasets
+
+We train on the Penn Treebank. The treebank holds newswire text. Its size is modest.
+
+## Conclusion
+
+The parser works well on the treebank. Future work will look at speech.
+"""
+
+
+def write_qasper_fixture(folder):
+    """A one-paper QASPER folder (both splits): an extractive, a free-form, an unanswerable and a
+    disagreed question, and FLOAT SELECTED evidence."""
+    def answer(spans=(), free="", evidence=(), unanswerable=False, yes_no=None):
+        return {"unanswerable": unanswerable, "yes_no": yes_no, "free_form_answer": free,
+                "extractive_spans": list(spans), "evidence": list(evidence)}
+
+    evidence = "We train on the Penn Treebank. The treebank holds newswire text. Its size is modest."
+    rows = [
+        {"paper_id": "0000.00001", "paper_title": "Tiny", "question_id": "q1", "question": "Which dataset do they train on?",
+         "answers": [answer(["Penn Treebank"], evidence=[evidence, "FLOAT SELECTED: Table 1"])]},
+        {"paper_id": "0000.00001", "paper_title": "Tiny", "question_id": "q2", "question": "What kind of text is in the data?",
+         "answers": [answer(free="news articles", evidence=[evidence])]},
+        {"paper_id": "0000.00001", "paper_title": "Tiny", "question_id": "q3", "question": "How fast is the parser?",
+         "answers": [answer(unanswerable=True)]},
+        {"paper_id": "0000.00001", "paper_title": "Tiny", "question_id": "q4", "question": "Is the parser fast?",
+         "answers": [answer(unanswerable=True), answer(yes_no=True, evidence=[evidence])]},
+    ]
+    for split in ("train", "validation"):
+        (folder / "papers" / split).mkdir(parents=True, exist_ok=True)
+        (folder / "papers" / split / "0000.00001.txt").write_text(PAPER, encoding="utf-8")
+        (folder / f"questions_{split}.json").write_text(json.dumps(rows), encoding="utf-8")
+    return rows
+
+
+def test_qasper_groups_hold_the_answer_sentence_its_section_and_same_paper_negatives(tmp_path):
+    import random
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from qasper_data import load_qasper, qasper_groups, read_paper
+
+    paper = read_paper(PAPER)
+    assert paper.title == "Tiny Parsers for Tiny Data"
+    assert "We train on the Penn Treebank." in paper.sentences
+    assert not any(s.startswith(("#", "**Paper")) for s in paper.sentences)
+    assert paper.sections[paper.sentences.index("We train on the Penn Treebank.")] == "Experiments › Datasets"
+    write_qasper_fixture(tmp_path)
+    groups = qasper_groups(*load_qasper(tmp_path, "train"), random.Random(1))
+    by_question = {}
+    for g in groups:
+        by_question.setdefault(g["question"], []).append(g)
+    assert "Is the parser fast?" not in by_question  # annotators disagree on answerability
+    (extractive,) = by_question["Which dataset do they train on?"]
+    positive = extractive["candidates"][0]
+    assert positive["text"] == "We train on the Penn Treebank." and extractive["labels"][0] == 1
+    assert positive["text"][slice(*extractive["span"])] == "Penn Treebank"
+    assert positive["section"] == "Experiments › Datasets" and positive["title"] == "Tiny Parsers for Tiny Data"
+    assert positive["previous"] == "It learns from very little data."
+    negatives = [c for c, label in zip(extractive["candidates"], extractive["labels"]) if label == 0]
+    assert negatives and all("Penn Treebank" not in c["text"] for c in negatives)
+    assert any(c["section"] != "Experiments › Datasets" for c in negatives)  # one from another section
+    (free,) = by_question["What kind of text is in the data?"]
+    assert free["candidates"][0]["text"] == "The treebank holds newswire text." and free["span"] is None
+    (unanswerable,) = by_question["How fast is the parser?"]
+    assert set(unanswerable["labels"]) == {0} and unanswerable["source"] == "qasper_unanswerable"
