@@ -32,6 +32,7 @@ from evals.metrics import (
     token_f1,
 )
 from evals.records import markdown_cell as cell
+from evals.records import store_facts
 from rag.errors import InputError
 from rag.types import Answer, content_id
 
@@ -247,16 +248,7 @@ def run(rag, path: Path, limit: int | None, store_dir: Path, progress) -> tuple[
         started = time.perf_counter()
         answer = hotpot.ask(item.question)
         records.append(score(item, answer, time.perf_counter() - started, titles))
-    facts = {
-        "source": str(path),
-        "store": str(store_dir),
-        "documents_folder": str(folder),
-        "documents": report.documents,
-        "sentences": report.sentences,
-        "ingested_now": len(report.added) + len(report.updated),
-        "ingest_seconds": round(report.seconds, 1),
-        "warmup_seconds": round(warmup, 2),
-    }
+    facts = {"source": str(path), "documents_folder": str(folder), **store_facts(report, store_dir, warmup)}
     return records, facts
 
 

@@ -27,6 +27,7 @@ from evals.qasper_metrics import (
     yes_no_correct,
 )
 from evals.records import markdown_cell as cell
+from evals.records import store_facts
 from rag.errors import InputError
 from rag.types import Answer
 
@@ -224,13 +225,8 @@ def run(rag, folder: Path, limit: int | None, store_dir: Path, progress, pooled:
         records.append(score(item, answer, time.perf_counter() - started, texts[item.doc]))
     facts = {
         "source": str(folder),
-        "store": str(store_dir),
         "asked": "pooled (no scope)" if pooled else "each question within its own paper",
-        "documents": report.documents,
-        "sentences": report.sentences,
-        "ingested_now": len(report.added) + len(report.updated),
-        "ingest_seconds": round(report.seconds, 1),
-        "warmup_seconds": round(warmup, 2),
+        **store_facts(report, store_dir, warmup),
     }
     return records, facts
 

@@ -118,3 +118,16 @@ def markdown_cell(text: str, limit: int = 220) -> str:
     """Text fit for one Markdown table cell: one line, pipes escaped, at most ``limit`` characters."""
     flat = normalize_space(str(text)).replace("|", "\\|")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def store_facts(report, store_dir, warmup: float) -> dict:
+    """What a benchmark run says about the store it built: documents, sentences, what this run
+    ingested and how long that and the warm-up took (``report``: the ingest's IngestReport)."""
+    return {
+        "store": str(store_dir),
+        "documents": report.documents,
+        "sentences": report.sentences,
+        "ingested_now": len(report.added) + len(report.updated),
+        "ingest_seconds": round(report.seconds, 1),
+        "warmup_seconds": round(warmup, 2),
+    }
