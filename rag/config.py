@@ -47,7 +47,7 @@ class Settings(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     retrieve_limit: int = Field(default=40, ge=1, description="fused sentences handed to the reranker")
     reranker: Literal["features", "reader", "combined"] = Field(
-        default="combined", description="combined beat reader and features in rag eval (see README)"
+        default="combined", description="combined beat reader and features in rag eval (see docs/experiments.md)"
     )
     combine_weight: float = Field(default=0.4, ge=0, le=1, description="the reader's share in the combined score")
     gate_weight: float = Field(
@@ -70,7 +70,7 @@ class Settings(BaseModel):
         description="the gate on the best evidence's confidence (reader, combined rerankers), calibrated with rag eval",
     )
     reader_strong_threshold: float = Field(
-        default=0.95, ge=0, le=1, description="reader relevance marked strong, else partial; see README"
+        default=0.95, ge=0, le=1, description="reader relevance marked strong, else partial; see docs/experiments.md"
     )
     reader_strong_margin: float = Field(
         default=0.05,
@@ -118,7 +118,7 @@ class Settings(BaseModel):
         description='answer "Both A and B were released by what label?", "What do A and B have in common?" from a sentence about each, where the two agree (rag.shared)',
     )
     max_sources: int = Field(default=3, ge=1, le=10)
-    abstain_threshold: float = Field(default=0.47, description="the gate for the features reranker; see README")
+    abstain_threshold: float = Field(default=0.47, description="the gate for the features reranker; see docs/experiments.md")
     answerer: Literal["extractive", "llm"] = "extractive"
     verifier: Literal["auto", "deterministic", "judged"] = Field(
         default="auto", description="support checker: auto = judged by the LLM with the llm answerer, else deterministic"

@@ -19,7 +19,7 @@ from rag.types import Evidence, Hit
 
 MIN_ANSWER_WORDS = 4
 # Evidence score weights, chosen on evals/ (gold sentence ranked first on 65 % of answerable
-# questions instead of 61 % with 0.4/0.3/0.15/0.15; see README "Abstention threshold").
+# questions instead of 61 % with 0.4/0.3/0.15/0.15; see docs/experiments.md, "Abstention threshold").
 W_SIMILARITY, W_COVERAGE, W_FOCUS, W_NAMES = 0.43, 0.36, 0.105, 0.105
 
 Idf = Callable[[str], float]
