@@ -162,9 +162,15 @@ def with_verdict(answer: Answer, best: Evidence) -> Answer:
     verified = {c.sentence_id for c in answer.citations if c.verified}
     if not {best.hit.sentence.sentence_id, best.bridge.sentence.sentence_id} <= verified:
         return answer
+    return _led_by_verdict(answer, best.verdict)
+
+
+def _led_by_verdict(answer: Answer, said: str) -> Answer:
+    """``answer`` carrying the verdict ``said``, its text led by it ("Yes: …", or for a partial
+    answer "The closest the documents come (probably no): …"); a verdict is no span of a file."""
     body = render(answer.sentences)
-    text = f"{PARTIAL_PREFIX[:-1]} (probably {best.verdict}): {body}" if answer.partial else f"{best.verdict.capitalize()}: {body}"
-    return replace(answer, verdict=best.verdict, short_answer=None, short_answers=(), answer=text)
+    text = f"{PARTIAL_PREFIX[:-1]} (probably {said}): {body}" if answer.partial else f"{said.capitalize()}: {body}"
+    return replace(answer, verdict=said, short_answer=None, short_answers=(), answer=text)
 
 
 def with_one_thing_verdict(answer: Answer, best: Evidence, question: str) -> Answer:
@@ -179,8 +185,4 @@ def with_one_thing_verdict(answer: Answer, best: Evidence, question: str) -> Ans
     if best.hit.sentence.sentence_id not in verified:
         return answer
     said = verdict(question, best.hit.sentence.text)
-    if said is None:
-        return answer
-    body = render(answer.sentences)
-    text = f"{PARTIAL_PREFIX[:-1]} (probably {said}): {body}" if answer.partial else f"{said.capitalize()}: {body}"
-    return replace(answer, verdict=said, short_answer=None, short_answers=(), answer=text)
+    return answer if said is None else _led_by_verdict(answer, said)

@@ -336,14 +336,17 @@ class Rag:
                     in_kind=out_of_kind,
                     describe=describe,
                 )
-        items = read_list(
-            question,
-            evidence,
-            lambda hit, n: [h for h in retriever.neighbours(hit, n, n) if self.source_files.is_live(h.sentence)],
-            lambda found: judge_each(self.reranker, question, found),
-            self.settings,
-        )
-        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token, scope, items)
+
+        def list_items():  # read only for an extractive answer past the gate
+            return read_list(
+                question,
+                evidence,
+                lambda hit, n: [h for h in retriever.neighbours(hit, n, n) if self.source_files.is_live(h.sentence)],
+                lambda found: judge_each(self.reranker, question, found),
+                self.settings,
+            )
+
+        answer = self._answer(question, query, hits, evidence, candidates, stale_note(stale), name, on_token, scope, list_items)
         return replace(answer, ranked=tuple(evidence), scope=scope)
 
     def scope(self, documents: Sequence[str]) -> Scope | None:
@@ -352,10 +355,12 @@ class Rag:
         A name that matches nothing is an InputError naming the closest documents."""
         return resolve_scope(documents, self._lexical_index().records)
 
-    def _answer(self, question, query, hits, evidence, candidates, warning, name, on_token, scope=None, items=()) -> Answer:
+    def _answer(
+        self, question, query, hits, evidence, candidates, warning, name, on_token, scope=None, list_items=tuple
+    ) -> Answer:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
         survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence;
-        ``items``: a list answer's sentences, which the extractive answer cites in document order)."""
+        ``list_items()``: a list answer's sentences, which the extractive answer cites in document order)."""
         from rag.citing import abstention, cite, short_answers, with_one_thing_verdict, with_strength, with_verdict
         from rag.lists import list_draft
         from rag.rerank import gate_score
@@ -369,7 +374,7 @@ class Rag:
 
         if best < self.settings.gate_threshold():
             return abstain(warning)
-        items = items if name == "extractive" else ()  # a composer that writes reads the evidence itself
+        items = list_items() if name == "extractive" else ()  # a composer that writes reads the evidence itself
         draft = list_draft(items) if items else self.answerer(name).compose(question, evidence, on_token)
         if not draft.sentences:
             return abstain(draft.note or warning)
