@@ -131,7 +131,8 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
         # O_NONBLOCK: should the path become a FIFO after the check, opening it cannot hang.
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
         with open(descriptor, "rb") as handle:
-            mode, size = os.fstat(descriptor).st_mode, os.fstat(descriptor).st_size
+            opened = os.fstat(descriptor)
+            mode, size = opened.st_mode, opened.st_size
             if not stat.S_ISREG(mode):
                 raise FileRejected(f"not a regular file ({_kind(mode)}); only regular files are read")
             if size > max_bytes:
