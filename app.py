@@ -1,7 +1,7 @@
 """The web UI: a Gradio chat over ``rag.pipeline.Rag`` in which every citation opens its source.
 
 A thin shell like the command line: it validates input, calls the core and formats the result
-(HTML from ``rag.ui_render``). Offline and private by default: binds 127.0.0.1, no share link,
+(HTML from ``rag.shells.web.render``). Offline and private by default: binds 127.0.0.1, no share link,
 no analytics (forced off by ``import rag``), no CDN. Builds the store from the configured
 corpus on first start when it is empty.
 
@@ -19,13 +19,13 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from rag import ui_page, ui_render
+from rag.shells.web import page as ui_page, render as ui_render
 from rag.config import load_settings
 from rag.errors import ConfigError, RagError
 from rag.pipeline import Rag
-from rag.shell import EXIT_OK, run_guarded, user_message
+from rag.shells.terminal import EXIT_OK, run_guarded, user_message
 from rag.types import IngestReport
-from rag.ui_chat import (  # noqa: F401  (the chat's parts, used below and by tests as app.*)
+from rag.shells.web.chat import (  # noqa: F401  (the chat's parts, used below and by tests as app.*)
     ChatTurn,
     answerer_names,
     api_ask,
@@ -330,7 +330,7 @@ def launch(demo, rag: Rag, host: str, port: int, block: bool = True) -> None:
     uploads capped like ingest, only requests addressed to loopback or ``host`` answered."""
     from starlette.middleware import Middleware
 
-    from rag.trusted_hosts import TrustedHostMiddleware, allowed_hosts
+    from rag.shells.web.trusted_hosts import TrustedHostMiddleware, allowed_hosts
 
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY)
     demo.launch(

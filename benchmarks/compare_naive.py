@@ -78,8 +78,8 @@ def run_ours(corpus: list[str], questions: list[str], threads: int, out) -> None
 
 def run_naive(corpus: list[str], questions: list[str], threads: int, out) -> None:
     import rag  # noqa: F401  (offline environment only)
-    from rag.embedding import load_tokenizer, packaged_model_path
-    from rag.files import find_files
+    from rag.models.embedding import load_tokenizer, packaged_model_path
+    from rag.ingest.files import find_files
     from rag.offline import set_torch_threads
 
     set_torch_threads(threads)

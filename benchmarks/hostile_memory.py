@@ -71,7 +71,7 @@ def write_page_tree_pdf(path: Path, repeats: int = PAGE_REPEATS) -> None:
 def ingest_in_child(file: Path, store: Path, threads: int, timeout: float) -> tuple[float, float, str]:
     """(peak RSS in MiB, seconds, how it ended) of `rag ingest FILE` in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAG_THREADS": str(threads)}
-    command = [sys.executable, "-m", "rag.cli", "ingest", str(file), "--store", str(store), "--threads", str(threads)]
+    command = [sys.executable, "-m", "rag.shells.cli", "ingest", str(file), "--store", str(store), "--threads", str(threads)]
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
     ended = ""

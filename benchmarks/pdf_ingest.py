@@ -35,7 +35,7 @@ def measure(paths: list[Path], threads: int) -> dict:
     import time
 
     from rag.config import load_settings
-    from rag.files import find_files, load_document
+    from rag.ingest.files import find_files, load_document
     from rag.pipeline import Rag
 
     files, _ = find_files(paths)

@@ -76,8 +76,8 @@ print(json.dumps({{
 
 
 def real_sentences() -> list[str]:
-    from rag.files import find_files, load_document
-    from rag.sentences import split_sentences
+    from rag.ingest.files import find_files, load_document
+    from rag.ingest.sentences import split_sentences
     from rag.text import normalize_space
 
     files, _ = find_files([SHARED])

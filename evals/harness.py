@@ -3,7 +3,7 @@
 A shell over ``rag.pipeline.Rag``: it asks, reads the cited files back and hands plain values
 to the pure functions of ``evals.metrics``. Our sets (``evals/data``) are scored on gold
 sentences (located verbatim in their files), key facts, citations and abstention; the
-verifier pairs on the answerer's support checker (``rag.support``: deterministic checks, plus
+verifier pairs on the answerer's support checker (``rag.ask.support``: deterministic checks, plus
 the LLM judge with ``--answerer llm``); HotpotQA by ``evals.hotpotqa``. The same
 store gives the same numbers on every run, latency aside. ``evals.report`` prints the results and
 writes the Markdown report.

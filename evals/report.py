@@ -63,7 +63,7 @@ CHART_METRICS = {
 METHOD_NOTES = (
     "Gold sentences are located verbatim in their files; a citation or retrieved sentence hits a gold "
     "sentence when it is in the same file and its character span overlaps the gold span.",
-    "ALCE citation recall/precision follow ALCE's definitions, but the judge is `rag.support.check_support` "
+    "ALCE citation recall/precision follow ALCE's definitions, but the judge is `rag.ask.support.check_support` "
     "(deterministic word, number, name and negation checks), not an NLI model: none is available offline. "
     "The extractive answerer's sentences are verbatim quotes, so its ALCE scores are 1 by construction; "
     "they are informative for generated answers.",

@@ -32,7 +32,7 @@ from evals.metrics import (
 )
 from evals.records import RANK_CUTOFFS, Cited, PairRecord, QAItem, QARecord
 from rag.errors import InputError
-from rag.support import check_support
+from rag.ask.support import check_support
 from rag.types import Answer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,7 +82,7 @@ class SourceFiles:
 
 
 def supports(claim: str, evidence: Sequence[str]) -> bool:
-    """The offline judge of ALCE citation quality: ``rag.support.check_support``."""
+    """The offline judge of ALCE citation quality: ``rag.ask.support.check_support``."""
     return check_support(claim, evidence).supported
 
 

@@ -88,7 +88,7 @@ class Rag:
         """The embedding model the settings name (loaded on first use)."""
         with self._lock:
             if self._embedder is None:
-                from rag.embedding import SentenceTransformerEmbedder, model_path
+                from rag.models.embedding import SentenceTransformerEmbedder, model_path
 
                 self._embedder = SentenceTransformerEmbedder(
                     model_path=model_path(self.settings.embedding_model),
@@ -103,7 +103,7 @@ class Rag:
         """The store (opened on first use)."""
         with self._lock:
             if self._store is None:
-                from rag.store import Store
+                from rag.store.chroma import Store
 
                 self._store = Store(self.settings, create=self.create_store, client=self._client)
             return self._store
@@ -137,7 +137,7 @@ class Rag:
         """The files behind the stored documents, checked as they are now."""
         with self._lock:
             if self._files is None:
-                from rag.verify import SourceFiles
+                from rag.ask.verify import SourceFiles
 
                 self._files = SourceFiles(self.document)
             return self._files
@@ -155,8 +155,8 @@ class Rag:
         """The lexical index matching the store as it is now (another process may have written
         to it since): kept while the store's generation is unchanged (or a write is under way),
         else loaded from beside the store, else rebuilt from a scan of the store and saved."""
-        from rag.lexical import LexicalIndex
-        from rag.store import WRITING
+        from rag.store.lexical import LexicalIndex
+        from rag.store.chroma import WRITING
 
         with self._lock:
             store = self.store
@@ -194,7 +194,7 @@ class Rag:
         ``prune``, documents whose file is gone (or is no longer found under a given folder)
         are removed.
         """
-        from rag.ingest import ingest_files
+        from rag.ingest.indexing import ingest_files
 
         return self._writing(
             lambda store, records: ingest_files(store, self.embedder, self.settings, paths, records, prune, progress)
@@ -202,7 +202,7 @@ class Rag:
 
     def prune_missing(self) -> list[str]:
         """Remove the documents whose files are all gone; returns their paths."""
-        from rag.ingest import prune_missing
+        from rag.ingest.indexing import prune_missing
 
         return self._writing(prune_missing)
 
@@ -210,7 +210,7 @@ class Rag:
         """Run ``change(store, records)`` as the store's one writer, then bring the lexical index
         up to date and give the store its new generation. An interrupted earlier write is
         finished first (its orphans removed)."""
-        from rag.store import WRITING
+        from rag.store.chroma import WRITING
 
         with self._ingest_lock, self.store.writing():
             store = self.store
@@ -236,7 +236,7 @@ class Rag:
         """Copy uploaded files into the upload folder beside the store and index them; a file
         that cannot be ingested is removed again (a replaced one comes back) and nothing else
         changes. Names that clean to one file name are kept apart (``renamed`` says how)."""
-        from rag.uploads import settle_uploads, stage_uploads, upload_folder
+        from rag.ingest.uploads import settle_uploads, stage_uploads, upload_folder
 
         staged = stage_uploads([Path(p) for p in paths], upload_folder(self.settings.store_dir))
         try:
@@ -270,15 +270,15 @@ class Rag:
         ``scope`` takes them, or a resolved ``Scope``) confines every retrieval to those documents;
         a follow-up keeps its scope only when the caller passes it again.
         """
-        from rag.compare import compare
-        from rag.conversation import retrieval_query
-        from rag.hops import answers_in_kind, follow_bridges
-        from rag.lists import read_list
-        from rag.rerank import answer_like, best_by_features, gate_score, judge_each
-        from rag.retrieval import Retriever
-        from rag.shared import shared
-        from rag.verdicts import decide
-        from rag.verify import live_evidence, stale_note
+        from rag.ask.forms.compare import compare
+        from rag.ask.conversation import retrieval_query
+        from rag.ask.forms.hops import answers_in_kind, follow_bridges
+        from rag.ask.lists import read_list
+        from rag.ask.rerank import answer_like, best_by_features, gate_score, judge_each
+        from rag.ask.retrieval import Retriever
+        from rag.ask.forms.shared import shared
+        from rag.ask.forms.verdicts import decide
+        from rag.ask.verify import live_evidence, stale_note
 
         question = clean_question(question)
         name = answerer or self.settings.answerer
@@ -361,10 +361,10 @@ class Rag:
         """The policy after reranking: gate -> compose -> cite -> verify -> abstain if nothing
         survives (an abstention offers the live ``candidates`` instead; ``warning``: stale evidence;
         ``list_items()``: a list answer's sentences, which the extractive answer cites in document order)."""
-        from rag.citing import abstention, cite, short_answers, with_one_thing_verdict, with_strength, with_verdict
-        from rag.lists import list_draft
-        from rag.rerank import gate_score
-        from rag.verify import verify_answer
+        from rag.ask.citing import abstention, cite, short_answers, with_one_thing_verdict, with_strength, with_verdict
+        from rag.ask.lists import list_draft
+        from rag.ask.rerank import gate_score
+        from rag.ask.verify import verify_answer
 
         best = gate_score(evidence[0]) if evidence else 0.0
 
@@ -441,12 +441,12 @@ def _save_quietly(index, folder: Path, generation: str, fingerprint: str) -> Non
 
 def make_reranker(settings: Settings):
     """The reranker named in settings."""
-    from rag.rerank import CombinedReranker, FeatureReranker, ReaderReranker
+    from rag.ask.rerank import CombinedReranker, FeatureReranker, ReaderReranker
 
     if settings.reranker == "features":
         return FeatureReranker()
     if settings.reranker in ("reader", "combined"):
-        from rag.reader import MANIFEST, Reader
+        from rag.models.reader import MANIFEST, Reader
 
         reader = Reader(settings.reader_manifest or MANIFEST, threads=settings.threads, precision=settings.precision)
         if settings.reranker == "reader":
@@ -465,7 +465,7 @@ def make_reranker(settings: Settings):
 
 def make_answerer(settings: Settings, name: str | None = None):
     """The composer named in settings (or ``name``)."""
-    from rag.answering import ExtractiveAnswerer
+    from rag.ask.answering import ExtractiveAnswerer
 
     chosen = name or settings.answerer
     if chosen == "extractive":
@@ -473,8 +473,8 @@ def make_answerer(settings: Settings, name: str | None = None):
             return ExtractiveAnswerer(floor=settings.reader_extra_threshold, margin=1.0)
         return ExtractiveAnswerer(floor=settings.abstain_threshold)
     if chosen == "llm":
-        from rag.generate import LLMAnswerer
-        from rag.llm import make_llm
+        from rag.ask.generate import LLMAnswerer
+        from rag.models.llm import make_llm
 
         return LLMAnswerer(make_llm(settings), settings.llm_prompt_tokens)
     raise InputError(f"unknown answerer {chosen!r}; use extractive or llm")
@@ -483,11 +483,11 @@ def make_answerer(settings: Settings, name: str | None = None):
 def make_checker(settings: Settings, answerer: str):
     """The support checker for answers of ``answerer``: settings ``verifier``; ``auto`` lets the
     LLM judge answers the LLM wrote and checks extractive ones deterministically."""
-    from rag.support import JudgedSupportChecker, SupportChecker
+    from rag.ask.support import JudgedSupportChecker, SupportChecker
 
     judged = settings.verifier == "judged" or (settings.verifier == "auto" and answerer == "llm")
     if not judged:
         return SupportChecker()
-    from rag.llm import make_llm
+    from rag.models.llm import make_llm
 
     return JudgedSupportChecker(make_llm(settings).model_copy(update={"max_tokens": 4}))

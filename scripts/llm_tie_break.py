@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     except ImportError:
         print("llm_tie_break: llama-cpp-python is not installed; install the LLM extra: make llm", file=sys.stderr)
         return 2
-    from rag.llm import model_file
+    from rag.models.llm import model_file
 
     ties = near_ties(args)
     llm = Llama(model_path=str(model_file(args.llm_model)), n_ctx=1024, n_threads=args.threads,

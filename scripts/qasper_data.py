@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.reader.encoding import Candidate
-from rag.sections import section_label
-from rag.sentences import split_sentences
+from rag.models.reader.encoding import Candidate
+from rag.ingest.sections import section_label
+from rag.ingest.sentences import split_sentences
 from rag.text import content_terms
 from rag.types import Document, Heading
 

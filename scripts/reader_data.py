@@ -14,8 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from evals.metrics import exact_match, token_f1
-from rag.reader.encoding import Candidate
-from rag.sentences import split_sentences
+from rag.models.reader.encoding import Candidate
+from rag.ingest.sentences import split_sentences
 from rag.text import content_terms
 from rag.types import Document
 

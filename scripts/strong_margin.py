@@ -45,7 +45,7 @@ def pooled_questions(args):
     """Per held-out question of the seeded sample: (the SQuAD row, its candidates, which of them
     hold the answer, the reader's judgements). The candidates are the question's paragraph and
     the ``args.rivals`` sentences of the article's other paragraphs sharing most words with it."""
-    from rag.reader import Reader
+    from rag.models.reader import Reader
     from rag.text import content_terms
 
     v2 = read_jsonl(args.data / "squad_v2.0_dev.jsonl")

@@ -1,8 +1,8 @@
 """Train the reader (rag/reader): relevance + short-answer span on MiniLM-L6, on the CPU.
 
-    .venv/bin/python scripts/train_reader.py [--out .reader-train] [--export rag/reader/weights]
+    .venv/bin/python scripts/train_reader.py [--out .reader-train] [--export rag/models/reader/weights]
         [--questions N] [--limit N] [--seed 13] [--threads 2] [--precision auto]
-        [--init-from rag/reader/weights/reader.json] [--cross-article] [--next-sentence] [--mined-negatives]
+        [--init-from rag/models/reader/weights/reader.json] [--cross-article] [--next-sentence] [--mined-negatives]
 
 Seeded and resumable (a checkpoint every --checkpoint-every steps in --out; a rerun with the
 same arguments continues from it), with a progress bar and a held-out validation printout.
@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from rag.reader.encoding import Candidate, EncodedPair, best_span, encode_pairs  # noqa: E402
+from rag.models.reader.encoding import Candidate, EncodedPair, best_span, encode_pairs  # noqa: E402
 from reader_data import Group, batches, load_data, validate  # noqa: E402
 
 # ---- the model -------------------------------------------------------------------------------
@@ -64,8 +64,8 @@ def loss_of(net, tokenizer, batch: list[Group], precision: str):
     import torch
     import torch.nn.functional as F
 
-    from rag.precision import autocast
-    from rag.reader.network import collate
+    from rag.models.precision import autocast
+    from rag.models.reader.network import collate
 
     pairs, labels, group_rows, spans = [], [], [], []
     for group in batch:
@@ -107,8 +107,8 @@ def net_scorer(net, tokenizer, precision: str):
     """A ``score(question, candidates) -> (logits, spans)`` over the training network."""
     import torch
 
-    from rag.precision import autocast
-    from rag.reader.network import collate
+    from rag.models.precision import autocast
+    from rag.models.reader.network import collate
 
     def score(question: str, candidates: list[Candidate]):
         pairs = encode_pairs(tokenizer, question, candidates)
@@ -165,10 +165,10 @@ def main(argv=None) -> int:
     from tqdm import tqdm
     from transformers import get_linear_schedule_with_warmup
 
-    from rag.embedding import load_tokenizer, packaged_model_path
+    from rag.models.embedding import load_tokenizer, packaged_model_path
     from rag.offline import configure_offline
-    from rag.precision import resolve
-    from rag.reader.network import base_network, file_sha256, is_frozen, save_weights
+    from rag.models.precision import resolve
+    from rag.models.reader.network import base_network, file_sha256, is_frozen, save_weights
 
     configure_offline()
     torch.set_num_threads(args.threads)
@@ -179,8 +179,8 @@ def main(argv=None) -> int:
     tokenizer = load_tokenizer(base)
     net = base_network(base)
     if args.init_from:
-        from rag.reader import read_manifest
-        from rag.reader.network import load_weights
+        from rag.models.reader import read_manifest
+        from rag.models.reader.network import load_weights
 
         manifest = read_manifest(args.init_from)
         net = load_weights(net, args.init_from.parent / manifest["file"], manifest["sha256"])
@@ -287,7 +287,7 @@ def cached_qasper_groups(args) -> list[Group]:
     """QASPER train groups (``qasper_data.qasper_groups``), cached in ``args.out/qasper.json``."""
     from qasper_data import load_qasper, qasper_groups
 
-    from rag.reader.encoding import Candidate
+    from rag.models.reader.encoding import Candidate
 
     key = [str(args.qasper), args.limit, args.seed, args.qasper_groups]
     cache = args.out / "qasper.json"
@@ -344,7 +344,7 @@ def model_card(m: dict) -> str:
     return f"""# {m['name']}: the rag reader
 
 A cross-encoder reader for answer-sentence selection and short-answer extraction, trained by
-`scripts/train_reader.py` for `rag` (see `rag/reader/`). Input: `[CLS] question [SEP] candidate
+`scripts/train_reader.py` for `rag` (see `rag/models/reader/`). Input: `[CLS] question [SEP] candidate
 sentence [SEP] document title + end of the previous sentence [SEP]`. Output: a relevance
 logit (does the candidate answer the question?) and start/end logits over the candidate's
 tokens (the short answer).

@@ -1,4 +1,4 @@
-"""Fit the one-thing yes/no model (rag/yesno.py) on QASPER train; report QASPER validation.
+"""Fit the one-thing yes/no model (rag/models/yesno.py) on QASPER train; report QASPER validation.
 
     .venv/bin/python scripts/train_yesno.py [--qasper ../shared/train-data/qasper] [--write]
 
@@ -6,8 +6,8 @@ Examples: the yes/no questions whose annotators agree (on the answer and that th
 each against the sentence a reader would cite: the evidence sentence sharing most words with
 the question (``qasper_data.positives``), or where no evidence is given, the paper's sentence
 sharing most words with the question. A logistic regression (L2, plain gradient descent) over
-``rag.yesno.features``; the margin of "not sure" is chosen on train. Validation is never
-tuned on; ../shared/benchmarks is never read. --write stores the weights in rag/yesno.json.
+``rag.models.yesno.features``; the margin of "not sure" is chosen on train. Validation is never
+tuned on; ../shared/benchmarks is never read. --write stores the weights in rag/models/yesno.json.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 def examples(rows, papers):
     """(question, sentence, previous, is_yes) for the agreed yes/no questions of ``rows``."""
     from qasper_data import overlap_ranking, positives
-    from rag.yesno import asks_yes_no
+    from rag.models.yesno import asks_yes_no
 
     out = []
     for row in rows:
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from qasper_data import load_qasper
-    from rag.yesno import FEATURES, WEIGHTS, features
+    from rag.models.yesno import FEATURES, WEIGHTS, features
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--qasper", type=Path, default=REPO.parent / "shared" / "train-data" / "qasper")

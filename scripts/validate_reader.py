@@ -1,6 +1,6 @@
 """Held-out figures of a trained reader, measured as train_reader.py measures at its end.
 
-    .venv/bin/python scripts/validate_reader.py rag/reader/weights/reader.json [--questions 200]
+    .venv/bin/python scripts/validate_reader.py rag/models/reader/weights/reader.json [--questions 200]
         [--qasper ../shared/train-data/qasper] [--threads 1]
 
 SQuAD v1.1 dev sentence selection and span EM/F1, SQuAD v2.0 held-out abstention, and (with
@@ -30,11 +30,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from rag.embedding import load_tokenizer, packaged_model_path
+    from rag.models.embedding import load_tokenizer, packaged_model_path
     from rag.offline import configure_offline
-    from rag.precision import resolve
-    from rag.reader import read_manifest
-    from rag.reader.network import base_network, load_weights
+    from rag.models.precision import resolve
+    from rag.models.reader import read_manifest
+    from rag.models.reader.network import base_network, load_weights
     from reader_data import load_data, validate
     from train_reader import net_scorer
 

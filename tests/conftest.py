@@ -90,5 +90,5 @@ def cli_workdir(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rag.toml").write_text("[rag]\nabstain_threshold = 0.35\nreranker = \"features\"\n")
-    monkeypatch.setattr("rag.embedding.SentenceTransformerEmbedder", lambda **_: HashingEmbedder())
+    monkeypatch.setattr("rag.models.embedding.SentenceTransformerEmbedder", lambda **_: HashingEmbedder())
     return tmp_path

@@ -22,7 +22,7 @@ from rag.config import Settings  # noqa: E402
 from rag.errors import ConfigError, RagError  # noqa: E402
 from rag.pipeline import Rag  # noqa: E402
 from rag.types import IngestReport  # noqa: E402
-from rag.uploads import safe_name, upload_folder  # noqa: E402
+from rag.ingest.uploads import safe_name, upload_folder  # noqa: E402
 
 SEED = ROOT / "corpus" / "seed-article.txt"
 NOTE = """Title: Vellmouth harbour notes (test fixture)

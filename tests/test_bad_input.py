@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fakes import TREATY, HashingEmbedder
 
-from rag.cli import main
+from rag.shells.cli import main
 from rag.config import Settings
 from rag.pipeline import Rag
 

@@ -31,7 +31,7 @@ def served_pdf(tmp_path_factory):
     store = folder / "store"
     env = _clean_env()
     built = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest", str(COSTCO), str(INTEL), "--store", str(store)],
+        [sys.executable, "-m", "rag.shells.cli", "ingest", str(COSTCO), str(INTEL), "--store", str(store)],
         cwd=folder, env=env, capture_output=True, text=True, timeout=600,
     )
     assert built.returncode == 0, built.stderr

@@ -1,10 +1,10 @@
 from conftest import SEED, SHARED_CORPUS
 
-from rag.chunking import chunk_document, sentence_budget
+from rag.ingest.chunking import chunk_document, sentence_budget
 from rag.text import normalize_space
-from rag.embedding import load_tokenizer, packaged_model_path
-from rag.files import find_files, load_document
-from rag.sentences import split_sentences
+from rag.models.embedding import load_tokenizer, packaged_model_path
+from rag.ingest.files import find_files, load_document
+from rag.ingest.sentences import split_sentences
 
 
 def _tokenizer():

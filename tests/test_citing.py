@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from fakes import hit, judged
-from rag.citing import cite, with_strength
+from rag.ask.citing import cite, with_strength
 from rag.types import PARTIAL_PREFIX, Draft, DraftSentence
 
 TWENTY = hit("After twenty years any Party may cease to be a Party one year after its notice.", "treaty", start=10)

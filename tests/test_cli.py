@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rag.cli import main
+from rag.shells.cli import main
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_help_exits_cleanly(capsys):
 def test_json_is_printed_for_ask_errors_on_stdin(tmp_path, capsys, monkeypatch, fake_rag):
     import io
 
-    import rag.cli as cli
+    import rag.shells.cli as cli
 
     (tmp_path / "d.txt").write_text("The council meets every Tuesday in Brussels.\n")
     fake_rag.ingest([tmp_path / "d.txt"])
@@ -74,7 +74,7 @@ def test_json_is_printed_for_ask_errors_on_stdin(tmp_path, capsys, monkeypatch, 
 
 
 def test_chat_keeps_the_conversation_and_clears_it(tmp_path, capsys, monkeypatch, fake_rag):
-    import rag.cli as cli
+    import rag.shells.cli as cli
 
     (tmp_path / "d.txt").write_text(
         "German Defence Minister Boris Pistorius urged caution about the guarantees.\n"

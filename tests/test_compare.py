@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fakes import hit, judged
 
-from rag.compare import compare, parse_comparison
-from rag.hops import bridge_text
+from rag.ask.forms.compare import compare, parse_comparison
+from rag.ask.forms.hops import bridge_text
 
 JAYNE = "Erika Jayne (born July 10, 1971) is an American singer."
 SILVA = "Marco Da Silva (born 1977) is a dancer who first performed in 1971."
@@ -187,7 +187,7 @@ def test_the_real_reader_answers_which_came_first_citing_both_sentences(real_rag
 
 
 def test_a_name_not_spelled_out_is_found_by_its_capitalised_last_word_only():
-    from rag.compare import _name_span
+    from rag.ask.forms.compare import _name_span
 
     hexum = hit(HEXUM, "hexum")
     start, end = _name_span(hexum.sentence, "Nick Hexum")

@@ -1,4 +1,4 @@
-from rag.conversation import needs_context, retrieval_query
+from rag.ask.conversation import needs_context, retrieval_query
 from rag.types import Turn
 
 

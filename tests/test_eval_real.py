@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli import main
+from rag.shells.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = ["seed", "unanswerable", "multiturn", "verifier"]

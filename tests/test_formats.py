@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.files import FileRejected, load_document
-from rag.sentences import split_sentences
+from rag.ingest.files import FileRejected, load_document
+from rag.ingest.sentences import split_sentences
 
 
 def _document(tmp_path, name: str, data: bytes | str):

@@ -2,10 +2,10 @@
 
 import pytest
 
-from rag.generate import LLMAnswerer, build_prompt, count_prompt_tokens, parse_answer
-from rag.llm import _custom_llm_base
+from rag.ask.generate import LLMAnswerer, build_prompt, count_prompt_tokens, parse_answer
+from rag.models.llm import _custom_llm_base
 from rag.pipeline import Rag
-from rag.support import JudgedSupportChecker
+from rag.ask.support import JudgedSupportChecker
 
 TEXT = (
     "Title: Talks\n-----\n"
@@ -74,8 +74,8 @@ def test_citations_that_do_not_support_the_sentence_alone_are_dropped(talks):
 
 
 def test_prompt_respects_the_token_budget(talks):
-    from rag.rerank import FeatureReranker
-    from rag.retrieval import Retriever
+    from rag.ask.rerank import FeatureReranker
+    from rag.ask.retrieval import Retriever
 
     index = talks._lexical_index()
     hits = Retriever(talks.store, talks.embedder, index, talks.settings).retrieve("What did he warn?")

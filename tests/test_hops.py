@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fakes import hit, judged
 
-from rag.answering import ExtractiveAnswerer
-from rag.hops import (
+from rag.ask.answering import ExtractiveAnswerer
+from rag.ask.forms.hops import (
     answers_in_kind,
     bridge_text,
     follow_bridges,

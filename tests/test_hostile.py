@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.chunking import EmbeddingInput
+from rag.ingest.chunking import EmbeddingInput
 from rag.types import Chunk
 
 
@@ -30,7 +30,7 @@ class _TokenModel:
 
 
 def test_one_long_document_embeds_in_bounded_slices():
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.models.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     model = _TokenModel(embedder._tokenizer)
@@ -57,7 +57,7 @@ def test_fifo_in_a_folder_is_skipped_without_blocking(tmp_path, capsys):
 
     from fakes import TREATY
 
-    from rag.cli import main
+    from rag.shells.cli import main
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -94,7 +94,7 @@ def test_fifo_in_a_folder_is_skipped_without_blocking(tmp_path, capsys):
 def test_reads_are_bounded_and_regular_files_only(tmp_path, path, reason):
     from pathlib import Path
 
-    from rag.files import FileRejected, load_document
+    from rag.ingest.files import FileRejected, load_document
 
     with pytest.raises(FileRejected) as rejected:
         load_document(Path(path), 64)
@@ -152,10 +152,10 @@ def test_unexpected_failure_of_one_file_is_its_reason(tmp_path, capsys, monkeypa
 
     from fakes import TREATY
 
-    import rag.files
-    from rag.cli import main
+    import rag.ingest.files
+    from rag.shells.cli import main
 
-    monkeypatch.setattr(rag.files, "_pdf_text", _dependency_error)
+    monkeypatch.setattr(rag.ingest.files, "_pdf_text", _dependency_error)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "good.txt").write_text(TREATY)
@@ -207,10 +207,10 @@ def test_a_document_that_fails_to_embed_is_skipped_and_its_batch_stays(tmp_path)
 def test_uploads_keep_the_good_files_when_one_fails(fake_rag, tmp_path, monkeypatch):
     from fakes import TREATY
 
-    import rag.files
-    from rag.uploads import upload_folder
+    import rag.ingest.files
+    from rag.ingest.uploads import upload_folder
 
-    monkeypatch.setattr(rag.files, "_pdf_text", _dependency_error)
+    monkeypatch.setattr(rag.ingest.files, "_pdf_text", _dependency_error)
     given = tmp_path / "given"
     given.mkdir()
     (given / "good.txt").write_text(TREATY)
@@ -228,7 +228,7 @@ def test_aes_encrypted_pdf_never_fails_the_batch(tmp_path, capsys):
 
     from fakes import TREATY
 
-    from rag.cli import main
+    from rag.shells.cli import main
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -268,8 +268,8 @@ SECOND = "Title: Second minutes\n-----\nThe harbour of Ghent reopened in March a
 
 
 def test_colliding_upload_names_one_after_another_are_kept_apart(fake_rag, tmp_path):
-    from rag.ui_render import render_ingest_report
-    from rag.uploads import upload_folder
+    from rag.shells.web.render import render_ingest_report
+    from rag.ingest.uploads import upload_folder
 
     given = tmp_path / "given"
     given.mkdir()

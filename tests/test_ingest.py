@@ -1,6 +1,6 @@
 import pytest
 
-from rag.files import FileRejected, find_files, load_document, parse_header
+from rag.ingest.files import FileRejected, find_files, load_document, parse_header
 
 
 def test_header_block_gives_metadata_and_body_offset():

@@ -7,7 +7,7 @@ import types
 import pytest
 
 from rag.errors import ModelError
-from rag.llm import MODELS, PackagedModel, model_file
+from rag.models.llm import MODELS, PackagedModel, model_file
 
 
 @pytest.fixture

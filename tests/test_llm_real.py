@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.llm import model_file
+from rag.models.llm import model_file
 from rag.pipeline import Rag
 
 pytestmark = [pytest.mark.real, pytest.mark.llm]

@@ -34,7 +34,7 @@ from evals.metrics import (
     threshold_row,
     token_f1,
 )
-from rag.files import parse_header
+from rag.ingest.files import parse_header
 
 TEXT = "Alpha. Beta gamma. Delta."
 

@@ -146,7 +146,7 @@ def test_an_edited_file_is_named_and_its_stale_quote_never_verified(settings, do
 def test_the_cli_reports_missing_files_and_marks_them(cli_workdir, capsys):
     import json
 
-    from rag.cli import main
+    from rag.shells.cli import main
 
     folder = cli_workdir / "docs"
     folder.mkdir()

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import SHARED
 
-from rag.cli import main
-from rag.files import FileRejected, load_document
-from rag.sections import page_of
-from rag.sentences import split_sentences
+from rag.shells.cli import main
+from rag.ingest.files import FileRejected, load_document
+from rag.ingest.sections import page_of
+from rag.ingest.sentences import split_sentences
 
 PDFS = SHARED / "pdfs"
 COSTCO = PDFS / "COSTCO_2023Q1_EARNINGS.pdf"
@@ -202,7 +202,7 @@ def test_aes_pdf_with_empty_password_opens_and_a_locked_one_is_skipped_in_one_ba
 
 
 def test_the_source_panel_shows_a_pdf_citation_on_its_page_image_else_the_page_text(fake_rag, tmp_path):
-    from rag.ui_chat import ChatTurn, open_source
+    from rag.shells.web.chat import ChatTurn, open_source
 
     copy = tmp_path / "costco.pdf"
     copy.write_bytes(COSTCO.read_bytes())
@@ -227,7 +227,7 @@ def test_the_source_panel_shows_a_pdf_citation_on_its_page_image_else_the_page_t
 def test_page_characters_align_with_the_stored_page_text(intel):
     import pypdfium2 as pdfium
 
-    from rag.formats.pdf_page import char_indices
+    from rag.ingest.formats.pdf_page import char_indices
 
     document = pdfium.PdfDocument(INTEL)
     for page in (1, 5, 17):

@@ -124,7 +124,7 @@ def test_an_embedding_model_that_is_not_there_is_named(tmp_path):
 
 def test_the_shell_exits_with_the_error_s_own_code(capsys):
     from rag.errors import RagError
-    from rag.shell import run_guarded
+    from rag.shells.terminal import run_guarded
 
     class Refused(RagError):
         exit_code = 3

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import load_tokenizer, packaged_model_path
+from rag.models.embedding import load_tokenizer, packaged_model_path
 from rag.errors import ModelError
-from rag.reader import MANIFEST, Candidate, Reader, asked_noun, read_manifest, with_asked_noun
-from rag.reader.encoding import MAX_CANDIDATE_TOKENS, best_span, encode_pairs
+from rag.models.reader import MANIFEST, Candidate, Reader, asked_noun, read_manifest, with_asked_noun
+from rag.models.reader.encoding import MAX_CANDIDATE_TOKENS, best_span, encode_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 TALKS = "The talks, which lasted more than five hours, are set to continue on Monday."
@@ -51,7 +51,7 @@ def test_long_candidates_are_cut_and_spans_stay_inside_the_candidate(tokenizer):
 
 
 def test_a_span_that_must_hold_a_flagged_token_is_the_best_one_that_does(tokenizer):
-    from rag.reader import _number_tokens
+    from rag.models.reader import _number_tokens
 
     text = "The house founded on the thirtieth day by Eric Obenauf."
     (pair,) = encode_pairs(tokenizer, "When was it founded?", [Candidate(text)])

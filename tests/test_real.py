@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli import main
+from rag.shells.cli import main
 from rag.types import Turn
 
 pytestmark = pytest.mark.real
@@ -91,10 +91,10 @@ def test_bf16_embeddings_are_faithful_to_fp32():
     cosine 0.999 of fp32 and the same nearest sentences for real questions."""
     import numpy as np
 
-    from rag.chunking import chunk_document
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.files import load_document
-    from rag.sentences import split_sentences
+    from rag.ingest.chunking import chunk_document
+    from rag.models.embedding import SentenceTransformerEmbedder
+    from rag.ingest.files import load_document
+    from rag.ingest.sentences import split_sentences
 
     fp32 = SentenceTransformerEmbedder(precision="fp32")
     bf16 = SentenceTransformerEmbedder(precision="bf16")

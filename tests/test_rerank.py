@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 
 from fakes import hit
-from rag.reader import SPANS_FOR, Judgement
-from rag.rerank import CombinedReranker
+from rag.models.reader import SPANS_FOR, Judgement
+from rag.ask.rerank import CombinedReranker
 from rag.types import Evidence
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rag.cli import main
+from rag.shells.cli import main
 from rag.errors import InputError
 
 NORTH = (
@@ -98,7 +98,7 @@ def test_a_follow_up_keeps_the_scope_it_is_given(two_councils):
 
 
 def test_cli_ask_doc_holds_for_every_question_on_stdin(two_councils, capsys, monkeypatch):
-    import rag.cli as cli
+    import rag.shells.cli as cli
 
     monkeypatch.setattr(cli, "_open", lambda args, create=False: two_councils)
     monkeypatch.setattr("sys.stdin", io.StringIO("Who chairs the council?\nWhen does the council meet?\n"))
@@ -120,7 +120,7 @@ def test_cli_ask_doc_holds_for_every_question_on_stdin(two_councils, capsys, mon
     ],
 )
 def test_an_unknown_doc_exits_2_naming_close_matches(two_councils, capsys, monkeypatch, argv, message):
-    import rag.cli as cli
+    import rag.shells.cli as cli
 
     monkeypatch.setattr(cli, "_open", lambda args, create=False: two_councils)
     monkeypatch.setattr("sys.stdin", io.StringIO("Who chairs the council?\n"))
@@ -132,7 +132,7 @@ def test_an_unknown_doc_exits_2_naming_close_matches(two_councils, capsys, monke
 
 
 def test_cli_chat_doc_keeps_the_scope_for_follow_ups(two_councils, capsys, monkeypatch):
-    import rag.cli as cli
+    import rag.shells.cli as cli
 
     monkeypatch.setattr(cli, "_open", lambda args, create=False: two_councils)
     monkeypatch.setattr("sys.stdin", io.StringIO("Who chairs the council?\nWhen was the chair elected?\n"))
@@ -158,7 +158,7 @@ def test_a_scoped_question_cites_only_the_chosen_document_with_the_real_models(r
 
 
 def test_a_list_answer_takes_the_items_that_follow_its_head():
-    from rag.lists import asks_for_list, list_items
+    from rag.ask.lists import asks_for_list, list_items
     from rag.types import Evidence, Hit, Sentence
 
     texts = [

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import SHARED
 
-from rag.files import load_document
-from rag.sections import find_headings, heading_between, section_label, section_paths
-from rag.sentences import split_sentences
+from rag.ingest.files import load_document
+from rag.ingest.sections import find_headings, heading_between, section_label, section_paths
+from rag.ingest.sentences import split_sentences
 
 QASPER_DOCS = SHARED / "benchmarks" / "qasper" / "docs"
 

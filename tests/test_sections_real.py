@@ -20,7 +20,7 @@ QUESTIONS = (
 
 def test_qasper_paper_headings_never_cited(tmp_path):
     from rag.config import load_settings
-    from rag.files import load_document
+    from rag.ingest.files import load_document
     from rag.pipeline import Rag
 
     headings = {h.text for h in load_document(PAPER, 2**24).headings}

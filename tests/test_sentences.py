@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 from conftest import SEED, SHARED_CORPUS
 
-from rag.files import find_files, load_document
-from rag.sentences import split_sentences
+from rag.ingest.files import find_files, load_document
+from rag.ingest.sentences import split_sentences
 from rag.types import Document
 
 

@@ -12,7 +12,7 @@ import pytest
 from chroma_server import chroma_server, chroma_url, free_port  # noqa: F401  (fixtures)
 from fakes import TALKS, TREATY, HashingEmbedder
 
-from rag.cli import main
+from rag.shells.cli import main
 from rag.config import Settings
 
 FINGERPRINT = Settings().fingerprint()

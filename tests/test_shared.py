@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fakes import hit, judged
 
-from rag.hops import bridge_text
-from rag.shared import parse_shared, shared
+from rag.ask.forms.hops import bridge_text
+from rag.ask.forms.shared import parse_shared, shared
 from rag.types import Evidence
 
 

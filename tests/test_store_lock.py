@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fakes import TALKS, TREATY, HashingEmbedder
 
-from rag.cli import main
+from rag.shells.cli import main
 from rag.config import Settings
 from rag.errors import StoreError
 from rag.pipeline import Rag

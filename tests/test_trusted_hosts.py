@@ -11,7 +11,7 @@ from fakes import HashingEmbedder
 import app
 from rag.config import Settings
 from rag.pipeline import Rag
-from rag.trusted_hosts import allowed_hosts, host_name
+from rag.shells.web.trusted_hosts import allowed_hosts, host_name
 
 
 @pytest.mark.parametrize(

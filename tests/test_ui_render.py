@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rag import ui_render
+from rag.shells.web import render as ui_render
 from rag.types import (
     Answer, AnswerSentence, Citation, Document, Hit, IngestReport, Sentence, ShortAnswer, SkippedFile, SourceInfo,
 )

@@ -11,10 +11,10 @@ from dataclasses import replace
 import pytest
 from fakes import hit, judged
 
-from rag.citing import with_verdict
-from rag.nationality import nations
+from rag.ask.citing import with_verdict
+from rag.ask.forms.nationality import nations
 from rag.types import Answer, AnswerSentence, Citation, Evidence
-from rag.verdicts import decide, parse_yes_no
+from rag.ask.forms.verdicts import decide, parse_yes_no
 
 
 @pytest.mark.parametrize(
@@ -160,8 +160,8 @@ def _answer(partial: bool = False, verified: bool = True) -> tuple[Answer, Evide
 
 
 def test_a_verdict_leads_the_answer_in_every_shell():
-    from rag.cli import format_answer
-    from rag.ui_render import render_answer
+    from rag.shells.cli import format_answer
+    from rag.shells.web.render import render_answer
 
     answer, lead = _answer()
     given = with_verdict(answer, lead)
@@ -175,7 +175,7 @@ def test_a_verdict_leads_the_answer_in_every_shell():
 
 
 def test_a_partial_verdict_says_it_is_the_closest_and_an_unverified_one_is_not_given():
-    from rag.cli import format_answer
+    from rag.shells.cli import format_answer
 
     answer, lead = _answer(partial=True)
     given = with_verdict(answer, lead)

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.support import check_support
+from rag.ask.support import check_support
 
 EVIDENCE = ["German Defence Minister Boris Pistorius urged caution, pointing to Ukraine’s 1994 decision."]
 
@@ -44,7 +44,7 @@ BEFORE = "Ukraine talks German Defence Minister Boris Pistorius urged caution ab
 
 
 def test_judge_sees_the_evidence_alone_when_the_claim_names_nothing_from_the_context():
-    from rag.support import JUDGE_PROMPT, JudgedSupportChecker
+    from rag.ask.support import JUDGE_PROMPT, JudgedSupportChecker
 
     judge = RecordingJudge()
     claim = "He said guarantees with weak U.S. participation would lack credibility."
@@ -53,7 +53,7 @@ def test_judge_sees_the_evidence_alone_when_the_claim_names_nothing_from_the_con
 
 
 def test_judge_sees_the_context_when_the_claim_names_who_the_evidence_calls_he():
-    from rag.support import JudgedSupportChecker
+    from rag.ask.support import JudgedSupportChecker
 
     judge = RecordingJudge()
     claim = "Boris Pistorius warned that guarantees with weak U.S. participation would lack credibility."
@@ -64,7 +64,7 @@ def test_judge_sees_the_context_when_the_claim_names_who_the_evidence_calls_he()
 
 
 def test_a_claim_taken_from_the_context_is_not_credited_to_the_cited_sentence():
-    from rag.support import JudgedSupportChecker
+    from rag.ask.support import JudgedSupportChecker
 
     judge = RecordingJudge()
     result = JudgedSupportChecker(judge).check("Boris Pistorius urged caution about the nuclear deal.", [WARNED], BEFORE)

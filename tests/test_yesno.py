@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.yesno import FEATURES, asks_yes_no, features, verdict
+from rag.models.yesno import FEATURES, asks_yes_no, features, verdict
 
 
 @pytest.mark.parametrize(
@@ -57,10 +57,10 @@ def _cited(text: str, question: str, verified: bool = True):
 
 
 def test_a_one_thing_verdict_leads_the_answer_from_its_one_cited_sentence(monkeypatch):
-    from rag.citing import with_one_thing_verdict
-    from rag.cli import format_answer
+    from rag.ask.citing import with_one_thing_verdict
+    from rag.shells.cli import format_answer
 
-    monkeypatch.setattr("rag.yesno._model", lambda: MODEL)
+    monkeypatch.setattr("rag.models.yesno._model", lambda: MODEL)
     answer, lead = _cited("The encoder uses an attention layer.", "Do they use attention?")
     given = with_one_thing_verdict(answer, lead, answer.question)
     assert given.verdict == "yes" and given.answer.startswith("Yes: The encoder uses")

@@ -1,0 +1,1 @@
+"""Asking: retrieval, rerank, the question forms, the answerers, citing and verification."""

@@ -1,0 +1,170 @@
+"""Yes or no about two things: "Are Christopher Nolan and Sathish Kalathil both film
+directors?", "Were Scott Derrickson and Ed Wood of the same nationality?".
+
+No sentence says "yes": one says what Christopher Nolan is, another what Sathish Kalathil is,
+and the answer follows from the two. Each option gets its own retrieval and its own question
+for the reader ("What is Christopher Nolan?", "What nationality is Ed Wood?", "What province
+is Nantong situated in?"); its evidence is the best sentence naming it that clears the gate.
+Then the verdict, only where the two sentences settle it:
+
+- **both**: "yes" when each sentence holds every word of the property asked ("film
+  directors": "film", "director"); "no" when the property names a nationality and one sentence
+  gives that option another nationality and not the one asked ("Are King Vidor and Géza von
+  Cziffra both American directors?": "…was a Hungarian-Austrian film director…"). A property a
+  sentence simply does not mention settles nothing: "not said" is not "no".
+- **same**: the two nationalities (any shared one: "yes"; none shared: "no"), else the two short
+  answers the reader found ("Jiangxi", "Jiangsu"): "yes" when one's words hold the other's
+  ("New York" and "New York City"), "no" when they share no word.
+
+The verdict rides on the second option's sentence (``Evidence.verdict``; no short answer: a
+verdict is no span of any file), with the first option's sentence as the one it also rests on
+(``bridge``), so the answer cites both, in the question's order. Anything less leaves the
+ordinary evidence as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from rag.ask.forms.compare import Rerank, Retrieve, answer_terms, answers_agree, read_option
+from rag.ask.forms.nationality import NATION_WORDS, nations
+from rag.ask.rerank import gate_score
+from rag.text import content_terms, leading_name, stem, words
+from rag.types import Evidence
+
+_NATIONALITY = frozenset(["nationality", "nationalities", "citizenship", "country of origin", "origin", "nation"])
+
+_AUX = r"(?:are|were|is|was|do|did|does|have|had)"
+# "Are both magazines, the Woman's Viewpoint and Pick Me Up, British publications?"
+_BOTH_CLASS = re.compile(rf"^{_AUX}\s+both\s+[\w\s'-]+?,\s*(?P<a>.+?)\s+and\s+(?P<b>.+?),\s*(?P<asked>.+)$", re.IGNORECASE)
+# "Are Medici and Senet both board games?"
+_BOTH_AFTER = re.compile(rf"^{_AUX}\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+both\s+(?P<asked>.+)$", re.IGNORECASE)
+# "Are both Cypress and Ajuga genera?"
+_BOTH_BEFORE = re.compile(rf"^{_AUX}\s+both\s+(?P<a>.+?)\s+and\s+(?P<rest>.+)$", re.IGNORECASE)
+# "Were Scott Derrickson and Ed Wood of the same nationality?", "…members of the same band?"
+_SAME = re.compile(rf"^{_AUX}\s+(?:both\s+)?(?P<a>.+?)\s+and\s+(?P<rest>.+?)\s*\bthe same\s+(?P<asked>[\w\s-]+?)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class YesNo:
+    """A yes-or-no question about two ``options``: whether both have the property ``asked``
+    (``test`` "both": "film directors") or whether they have the same ``asked`` (``test``
+    "same": "nationality", "province"); ``verb``: the words before "the same" ("situated in")."""
+
+    options: tuple[str, str]
+    test: str
+    asked: str
+    verb: str = ""
+
+    @property
+    def by_nation(self) -> bool:
+        """Whether nationality decides: "of the same nationality", "both American directors"."""
+        if self.test == "same":
+            return self.asked.lower() in _NATIONALITY
+        return bool(nations(self.asked))
+
+    def question_for(self, option: str) -> str:
+        """The reader's question about one option."""
+        if self.test == "both":
+            return f"What is {option}?"
+        if self.by_nation:
+            return f"What nationality is {option}?"
+        return " ".join(f"What {self.asked} is {option} {_singular(self.verb)}".split()) + "?"
+
+
+def _singular(verb: str) -> str:
+    """ "members of" -> "a member of", "airports in" -> "an airport in"; other words as they are."""
+    first, _, rest = verb.partition(" ")
+    if len(first) < 4 or not first.endswith("s") or first.endswith("ss") or not rest:
+        return verb
+    one = first[:-3] + "y" if first.endswith("ies") else first[:-1]
+    return f"{'an' if one[0].lower() in 'aeiou' else 'a'} {one} {rest}"
+
+
+def parse_yes_no(question: str) -> YesNo | None:
+    """The yes-or-no question about two things ``question`` asks, or None."""
+    text = " ".join(question.strip().rstrip("?").split())
+    found = _SAME.match(text)
+    if found:
+        second, verb = leading_name(found.group("rest"))
+        verb = re.sub(r"^both\s+", "", verb, flags=re.IGNORECASE)
+        return _made(found.group("a"), second, "same", found.group("asked"), verb)
+    found = _BOTH_CLASS.match(text) or _BOTH_AFTER.match(text)
+    if found:
+        return _made(found.group("a"), found.group("b"), "both", found.group("asked"))
+    found = _BOTH_BEFORE.match(text)
+    if found:
+        second, asked = leading_name(found.group("rest"))
+        tokens = second.split()
+        while not asked and len(tokens) > 1 and nations(tokens[-1]):  # "…and Neil Jordan American"
+            asked = tokens.pop()
+        return _made(found.group("a"), " ".join(tokens), "both", asked)
+    return None
+
+
+def _made(first: str, second: str, test: str, asked: str, verb: str = "") -> YesNo | None:
+    options = tuple(re.sub(r"^(the|a|an)\s+", "", o.strip(" ,\"'“”‘’"), flags=re.IGNORECASE) for o in (first, second))
+    asked = asked.strip(" ,")
+    if not all(options) or options[0].lower() == options[1].lower() or not content_terms(asked):
+        return None
+    if not all(_is_name(o) for o in options):
+        return None
+    return YesNo(options, test, asked, verb.strip())  # type: ignore[arg-type]
+
+
+def _is_name(text: str) -> bool:
+    """A name: its first word capitalised (or a number), no more than eight words."""
+    tokens = text.strip("\"'“”‘’").split()
+    return 0 < len(tokens) <= 8 and (tokens[0][0].isupper() or tokens[0][0].isdigit())
+
+
+def decide(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float) -> list[Evidence]:
+    """The evidence for a yes-or-no ``question`` about two things: the second option's sentence
+    carrying the verdict, with the first's as its ``bridge``, then the first's; empty when
+    ``question`` is no such question or the sentences do not settle it. Each option's sentence
+    must clear ``threshold`` for its own question."""
+    asked = parse_yes_no(question)
+    if asked is None:
+        return []
+    found = []
+    for option in asked.options:
+        judged = read_option(option, asked.question_for(option), retrieve, rerank)
+        if not judged or gate_score(judged[0]) < threshold:
+            return []
+        found.append(judged[0])
+    a, b = found
+    verdict = _verdict(asked, a, b)
+    if verdict is None:
+        return []
+    lead = replace(b, answer_span=None, bridge=a.hit, verdict=verdict, confidence=min(gate_score(a), gate_score(b)))
+    return [lead, a]
+
+
+def _verdict(asked: YesNo, a: Evidence, b: Evidence) -> str | None:
+    """"yes", "no", or None when the two sentences do not settle ``asked``."""
+    if asked.by_nation:
+        wanted = nations(asked.asked) if asked.test == "both" else None
+        found = [nations(e.hit.sentence.text) for e in (a, b)]
+        if not all(found):
+            return None
+        if wanted is None:  # the same nationality?
+            return "yes" if found[0] & found[1] else "no"
+        if any(not (f & wanted) for f in found):
+            return "no"
+        rest = content_terms(NATION_WORDS.sub(" ", asked.asked))
+        return "yes" if all(_holds(e, rest) for e in (a, b)) else None
+    if asked.test == "both":
+        wanted_words = content_terms(asked.asked)
+        return "yes" if all(_holds(e, wanted_words) for e in (a, b)) else None
+    kind = content_terms(asked.asked)
+    if answers_agree(a, b, kind):
+        return "yes"
+    values = [answer_terms(e, kind) for e in (a, b)]
+    return "no" if all(values) and not values[0] & values[1] else None
+
+
+def _holds(evidence: Evidence, stems: list[str]) -> bool:
+    """Whether the sentence of ``evidence`` holds every one of ``stems``."""
+    own = {stem(w) for w in words(evidence.hit.sentence.text)}
+    return all(s in own for s in stems)

@@ -1,0 +1,1 @@
+"""Ingest: files -> Document (formats, sections) -> sentences with exact offsets -> chunks -> the store."""

@@ -1,0 +1,1 @@
+"""The models: the sentence embedder, the trained reader, the local or remote LLM, the yes/no model, CPU precision."""

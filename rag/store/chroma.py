@@ -1,0 +1,390 @@
+"""Chroma: explicit ids, batched crash-safe writes, nearest-neighbour queries.
+
+Three collections per settings fingerprint (``rag-<fp>-chunks``, ``-sentences``,
+``-documents``). Documents are written in batches: one write per collection per batch, the
+records *last*; a document is deleted record *first*. So a document has a record only when
+all its sentences and chunks are stored; entries without a record are orphans of an
+interrupted ingest. An ingest marks the store as being written (its generation token reads
+``writing-…``) and, when it finishes, gives it a new generation token; the next ingest that
+finds a ``writing-`` mark knows one was interrupted and removes the orphans, and the local
+lexical index (``rag.store.lexical``) knows whether it matches the store.
+
+Reads and writes go straight to chromadb with compact metadata: llama-index's
+``ChromaVectorStore`` stored a JSON copy of every node in its metadata (most of the store's
+disk) and its import alone took a second of every start. Chroma's full-text index and the
+metadata indexes nobody filters on are switched off.
+Embeddings are always passed explicitly: Chroma would otherwise try to download its own model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import uuid
+import weakref
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag.config import Settings
+from rag.errors import StoreError, StoreMismatchError
+from rag.store.client import open_client, server_errors
+from rag.store.lock import FolderLock
+from rag.store.schema import TEXT_KEY, collection_schema, record_from_metadata, record_metadata
+from rag.types import Document, DocumentRecord, Sentence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rag.ingest.chunking import EmbeddingInput
+
+_PAGE = 5000
+_KINDS = ("chunks", "sentences", "documents")
+WRITING = "writing-"
+GENERATION_KEY = "rag:generation"
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    """One nearest neighbour from Chroma: id, cosine similarity and its metadata; a sentence hit
+    carries the stored sentence."""
+
+    node_id: str
+    doc_id: str
+    similarity: float
+    metadata: dict
+    sentence: Sentence | None = None
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document ready to be written: its text and record, its sentences and chunks with vectors."""
+
+    document: Document
+    sentences: tuple[Sentence, ...]
+    inputs: tuple[EmbeddingInput, ...]
+    vectors: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    @property
+    def record(self) -> DocumentRecord:
+        """The record written for it (each sentence lies in exactly one chunk)."""
+        return DocumentRecord.of(self.document, len(self.sentences), len(self.inputs))
+
+
+def _writes(method: Callable) -> Callable:
+    """Run a write method holding the store alone (see FolderLock)."""
+
+    @functools.wraps(method)
+    def alone(self: Store, *args, **kwargs):
+        with self.writing():
+            return method(self, *args, **kwargs)
+
+    return alone
+
+
+class Store:
+    """The index of one settings fingerprint.
+
+    Every public method raises StoreError, not a transport exception, when a Chroma server
+    fails to answer within ``settings.store_timeout``.
+    """
+
+    def __init__(self, settings: Settings, create: bool = True, client=None):
+        self.settings = settings
+        self.fingerprint = settings.fingerprint()
+        self.client = client or open_client(settings, create=create)
+        folder = Path(settings.store_dir)
+        self._folder_lock = None
+        if not settings.store_url and folder.is_dir():
+            self._folder_lock = FolderLock.shared(folder)
+            self._release = weakref.finalize(self, self._folder_lock.release)
+        self._check_fingerprint()
+        self._collections = {kind: self._collection(kind, create) for kind in _KINDS}
+        self._batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
+
+    def close(self) -> None:
+        """Let other processes write to an embedded store again (also done when garbage-collected)."""
+        if self._folder_lock is not None:
+            self._release()
+
+    def writing(self) -> contextlib.AbstractContextManager:
+        """Hold an embedded store alone while writing (a server serialises writes itself)."""
+        return self._folder_lock.writing() if self._folder_lock else contextlib.nullcontext()
+
+    def local_folder(self) -> Path:
+        """Where this machine keeps the store's local lexical index: inside an embedded store
+        folder, or in the user's cache for a server."""
+        import hashlib
+
+        if self.settings.store_url:
+            key = hashlib.sha256(self.settings.store_url.encode()).hexdigest()[:16]
+            return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag" / "lexical" / key / self.fingerprint
+        return Path(self.settings.store_dir) / "lexical" / self.fingerprint
+
+    def _name(self, kind: str) -> str:
+        return f"rag-{self.fingerprint}-{kind}"
+
+    def _check_fingerprint(self) -> None:
+        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        ours = {self._name(kind) for kind in _KINDS}
+        others = sorted({n.split("-")[1] for n in names if n.startswith("rag-") and n not in ours})
+        if others and not (ours & names):
+            where = self.settings.store_url or self.settings.store_dir
+            raise StoreMismatchError(
+                f"the store at {where} was built with other settings or by an older rag (fingerprint "
+                f"{others[0]}, these settings give {self.fingerprint}: another embedding model, splitter or "
+                "store layout); rebuild it into a new store: rag ingest PATH --store NEW_DIR, or delete the old one"
+            )
+
+    def _collection(self, kind: str, create: bool):
+        name = self._name(kind)
+        try:
+            if create:
+                return self.client.get_or_create_collection(
+                    name, schema=collection_schema(kind), metadata={"rag:fingerprint": self.fingerprint}, embedding_function=None
+                )
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception as exc:
+            if not create:
+                raise StoreError("the store has no index for these settings yet; build it: rag ingest PATH") from None
+            raise StoreError(f"cannot open collection {name}: {exc}") from None
+
+    # ---- the generation token --------------------------------------------------------------
+
+    @server_errors
+    def generation(self) -> str:
+        """The token of the store's last completed write (``writing-…`` while one runs or after
+        one was interrupted; empty for a store no ingest has finished)."""
+        collection = self.client.get_collection(self._name("documents"), embedding_function=None)
+        return str((collection.metadata or {}).get(GENERATION_KEY, ""))
+
+    @server_errors
+    @_writes
+    def begin_writing(self) -> str:
+        """Mark the store as being written; returns the mark."""
+        mark = WRITING + uuid.uuid4().hex
+        self._set_generation(mark)
+        return mark
+
+    @server_errors
+    @_writes
+    def finish_writing(self) -> str:
+        """Give the store a new generation token (its writes are complete); returns it."""
+        token = uuid.uuid4().hex
+        self._set_generation(token)
+        return token
+
+    def _set_generation(self, token: str) -> None:
+        self._collections["documents"].modify(metadata={"rag:fingerprint": self.fingerprint, GENERATION_KEY: token})
+
+    # ---- documents -------------------------------------------------------------------------
+
+    @server_errors
+    def document_records(self) -> dict[str, DocumentRecord]:
+        """doc_id -> record of every completely stored document (a scan of the store)."""
+        records: dict[str, DocumentRecord] = {}
+        for ids, metadatas in self._scan("documents"):
+            records.update((doc_id, record_from_metadata(doc_id, meta)) for doc_id, meta in zip(ids, metadatas))
+        return records
+
+    @server_errors
+    def document(self, doc_id: str) -> Document | None:
+        """The stored document (text as ingested) or None."""
+        got = self._collections["documents"].get(ids=[doc_id], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        meta = got["metadatas"][0]
+        return record_from_metadata(doc_id, meta).document(meta[TEXT_KEY])
+
+    @server_errors
+    @_writes
+    def put_documents(self, batch: Sequence[StoredDocument]) -> list[DocumentRecord]:
+        """Store new documents with their sentences and chunks: one write per collection for
+        the whole batch, the records last. Returns the records written."""
+        import numpy as np
+
+        sentence_ids, sentence_vectors, sentence_meta = [], [], []
+        chunk_ids, chunk_vectors, chunk_meta = [], [], []
+        for stored in batch:
+            document = stored.document
+            by_id = {s.sentence_id: s for s in stored.sentences}
+            for item, (chunk_vector, sentence_matrix) in zip(stored.inputs, stored.vectors):
+                chunk = item.chunk
+                chunk_ids.append(chunk.chunk_id)
+                chunk_vectors.append(chunk_vector)
+                chunk_meta.append(
+                    {
+                        "document_id": document.doc_id,
+                        "start": chunk.start,
+                        "end": chunk.end,
+                        "tokens": chunk.token_count,
+                        "sentence_ids": ",".join(chunk.sentence_ids),
+                    }
+                )
+                for sentence_id, vector in zip(chunk.sentence_ids, sentence_matrix):
+                    sentence = by_id[sentence_id]
+                    sentence_ids.append(sentence_id)
+                    sentence_vectors.append(vector)
+                    sentence_meta.append(
+                        {
+                            "document_id": document.doc_id,
+                            "index": sentence.index,
+                            "start": sentence.start,
+                            "end": sentence.end,
+                            "chunk_id": chunk.chunk_id,
+                            TEXT_KEY: sentence.text,
+                        }
+                    )
+        records = [stored.record for stored in batch]
+        self._upsert("sentences", sentence_ids, sentence_vectors, sentence_meta)
+        self._upsert("chunks", chunk_ids, chunk_vectors, chunk_meta)
+        self._upsert(
+            "documents",
+            [r.doc_id for r in records],
+            [np.ones(1, dtype="float32")] * len(records),
+            [{**record_metadata(r, self.fingerprint), TEXT_KEY: s.document.text} for r, s in zip(records, batch)],
+        )
+        return records
+
+    def _upsert(self, kind: str, ids: list, vectors: list, metadatas: list) -> None:
+        import numpy as np
+
+        collection = self._collections[kind]
+        for i in range(0, len(ids), self._batch):
+            part = slice(i, i + self._batch)
+            collection.upsert(
+                ids=ids[part],
+                embeddings=np.asarray(vectors[part], dtype="float32"),
+                metadatas=metadatas[part],
+            )
+
+    @server_errors
+    @_writes
+    def relocate(self, record: DocumentRecord) -> None:
+        """Rewrite a document's record (its paths, its title) without touching its vectors."""
+        self._collections["documents"].update(ids=[record.doc_id], metadatas=[record_metadata(record, self.fingerprint)])
+
+    @server_errors
+    @_writes
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Remove documents: their records first, then their sentences and chunks."""
+        doc_ids = list(doc_ids)
+        for i in range(0, len(doc_ids), self._batch):
+            part = doc_ids[i : i + self._batch]
+            self._collections["documents"].delete(ids=part)
+            where = {"document_id": part[0]} if len(part) == 1 else {"document_id": {"$in": part}}
+            self._collections["sentences"].delete(where=where)
+            self._collections["chunks"].delete(where=where)
+
+    @server_errors
+    @_writes
+    def delete_orphans(self) -> int:
+        """Delete sentences and chunks of documents without a record (an interrupted ingest);
+        scans the whole store, so an ingest calls it only after an interrupted one."""
+        complete = set(self.document_records())
+        removed = 0
+        for kind in ("sentences", "chunks"):
+            orphans = [
+                node_id
+                for ids, metadatas in self._scan(kind)
+                for node_id, meta in zip(ids, metadatas)
+                if meta.get("document_id") not in complete
+            ]
+            for i in range(0, len(orphans), self._batch):
+                self._collections[kind].delete(ids=orphans[i : i + self._batch])
+            removed += len(orphans)
+        return removed
+
+    @server_errors
+    def counts(self) -> dict[str, int]:
+        """Entries per collection."""
+        return {kind: self._collections[kind].count() for kind in _KINDS}
+
+    # ---- reading for retrieval ------------------------------------------------------------
+
+    @server_errors
+    def all_sentences(self) -> Iterator[Sentence]:
+        """Every stored sentence (a scan of the store, in no particular order)."""
+        for ids, metadatas in self._scan("sentences"):
+            for node_id, meta in zip(ids, metadatas):
+                yield _sentence(node_id, meta)
+
+    @server_errors
+    def sentences_of(self, doc_id: str) -> list[Sentence]:
+        """A document's stored sentences in order."""
+        got = self._collections["sentences"].get(where={"document_id": doc_id}, include=["metadatas"])
+        sentences = [_sentence(i, m) for i, m in zip(got["ids"], got["metadatas"])]
+        return sorted(sentences, key=lambda s: s.index)
+
+    @server_errors
+    def sentences_by_id(self, sentence_ids: Sequence[str]) -> dict[str, Sentence]:
+        """The stored sentences with the given ids."""
+        if not sentence_ids:
+            return {}
+        got = self._collections["sentences"].get(ids=list(sentence_ids), include=["metadatas"])
+        return {i: _sentence(i, m) for i, m in zip(got["ids"], got["metadatas"])}
+
+    @server_errors
+    def query_sentences(self, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
+        """Nearest sentences by cosine similarity, each with its stored sentence (only of the
+        documents ``within``, when given)."""
+        hits = self._query("sentences", vector, k, within)
+        return [replace(hit, sentence=_sentence(hit.node_id, hit.metadata)) for hit in hits]
+
+    @server_errors
+    def query_chunks(self, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
+        """Nearest chunks by cosine similarity (only of the documents ``within``, when given)."""
+        return self._query("chunks", vector, k, within)
+
+    @server_errors
+    def sentence_embeddings(self, sentence_ids: Sequence[str]) -> dict[str, list[float]]:
+        """Stored vectors of the given sentences."""
+        if not sentence_ids:
+            return {}
+        got = self._collections["sentences"].get(ids=list(sentence_ids), include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))
+
+    def _query(self, kind: str, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
+        import numpy as np
+
+        if k <= 0 or (within is not None and not within):
+            return []
+        where = None
+        if within is not None:
+            ids = sorted(within)
+            where = {"document_id": ids[0]} if len(ids) == 1 else {"document_id": {"$in": ids}}
+        got = self._collections[kind].query(
+            query_embeddings=np.asarray([vector], dtype="float32"),
+            n_results=k,
+            where=where,
+            include=["metadatas", "distances"],
+        )
+        hits = []
+        for node_id, metadata, distance in zip(got["ids"][0], got["metadatas"][0], got["distances"][0]):
+            metadata = dict(metadata or {})
+            # Cosine space: distance = 1 - cosine similarity.
+            hits.append(DenseHit(node_id, str(metadata.get("document_id", "")), 1.0 - float(distance), metadata))
+        return hits
+
+    def _scan(self, kind: str):
+        collection = self._collections[kind]
+        offset = 0
+        while True:
+            got = collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"])
+            offset += len(got["ids"])
+
+
+def _sentence(sentence_id: str, meta: dict) -> Sentence:
+    return Sentence(
+        sentence_id=sentence_id,
+        doc_id=meta["document_id"],
+        index=int(meta["index"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=meta[TEXT_KEY],
+    )
