@@ -332,10 +332,12 @@ def launch(demo, rag: Rag, host: str, port: int, block: bool = True) -> None:
 
     from rag.shells.web.trusted_hosts import TrustedHostMiddleware, allowed_hosts
 
+    hosts = allowed_hosts(host)
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY)
     demo.launch(
-        prevent_thread_lock=not block,
-        app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, hosts=allowed_hosts(host))]},
+        prevent_thread_lock=True,
+        # Inside Gradio's own middleware from the first request; outside it (below) once started.
+        app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, hosts=hosts)]},
         server_name=host,
         server_port=port,
         share=False,
@@ -349,6 +351,19 @@ def launch(demo, rag: Rag, host: str, port: int, block: bool = True) -> None:
         max_file_size=rag.settings.max_file_bytes,
         css=ui_render.CSS + ui_page.PAGE_CSS,
     )
+    outside_cors(demo.server_app, hosts)
+    if block:
+        demo.block_thread()
+
+
+def outside_cors(server_app, hosts) -> None:
+    """Put the Host check outside every middleware of the running app: Gradio adds its CORS
+    middleware outermost, which answers a preflight itself and sets Access-Control-Allow-Origin
+    on whatever comes back, a refusal included."""
+    from rag.shells.web.trusted_hosts import TrustedHostMiddleware
+
+    inner = server_app.middleware_stack or server_app.build_middleware_stack()
+    server_app.middleware_stack = TrustedHostMiddleware(inner, hosts)
 
 
 def serve(argv: Sequence[str] | None = None) -> int:

@@ -34,10 +34,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(port: int, path: str, host: str, origin: str | None = None) -> tuple[int, dict, bytes]:
+def _get(port: int, path: str, host: str, origin: str | None = None, method: str = "GET", extra=None) -> tuple[int, dict, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Host": host, **({"Origin": origin} if origin else {})}
-    connection.request("GET", path, headers=headers)
+    headers = {"Host": host, **({"Origin": origin} if origin else {}), **(extra or {})}
+    connection.request(method, path, headers=headers)
     response = connection.getresponse()
     return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
@@ -56,6 +56,12 @@ def test_foreign_host_is_refused_before_any_route(tmp_path):
         assert status == 200
         status, headers, body = _get(port, "/config", "rebind.evil.example", origin="http://rebind.evil.example")
         assert status == 400 and b"invalid Host header" in body and b"Marl" not in body
+        assert "access-control-allow-origin" not in headers  # the refusal is not readable by the page
+        preflight = {"Access-Control-Request-Method": "POST"}
+        status, headers, _ = _get(port, "/gradio_api/upload", "rebind.evil.example", "http://rebind.evil.example", "OPTIONS", preflight)
+        assert status == 400 and "access-control-allow-origin" not in headers
+        status, headers, _ = _get(port, "/config", f"127.0.0.1:{port}", origin=f"http://127.0.0.1:{port}")
+        assert status == 200 and headers.get("access-control-allow-origin") == f"http://127.0.0.1:{port}"
         status, _, body = _get(port, "/gradio_api/info", "rebind.evil.example", origin="http://rebind.evil.example")
         assert status == 400 and b"ask" not in body
         status, _, _ = _get(port, "/gradio_api/upload", "rebind.evil.example")
