@@ -47,6 +47,81 @@ def test_one_long_document_embeds_in_bounded_slices():
     assert model.calls == [20]
 
 
+class _CountingEmbedder:
+    """The hashing embedder, recording how many chunks each call embeds; with ``poison_call``,
+    that call fails."""
+
+    def __init__(self, poison_call: int | None = None):
+        from fakes import HashingEmbedder
+
+        self.inner = HashingEmbedder()
+        self.name, self.dimension, self.window = "counting", 384, 256
+        self.count_tokens, self.embed_query = self.inner.count_tokens, self.inner.embed_query
+        self.calls: list[int] = []
+        self.poison_call = poison_call
+
+    def embed_chunks(self, inputs):
+        self.calls.append(len(inputs))
+        if len(self.calls) == self.poison_call:
+            raise FloatingPointError("the model gave NaN")
+        return self.inner.embed_chunks(inputs)
+
+
+def _long_document(n: int) -> str:
+    return "Title: Long\n-----\n" + "\n\n".join(
+        f"Entry {i} of the register names the keeper of archive {i}. It was sealed in year {1800 + i}." for i in range(n)
+    )
+
+
+def test_a_long_document_is_embedded_and_written_a_slice_at_a_time(tmp_path, monkeypatch):
+    from fakes import TREATY
+
+    import rag.ingest.indexing
+    from rag.config import Settings
+    from rag.pipeline import Rag
+    from rag.store.chroma import Store
+
+    monkeypatch.setattr(rag.ingest.indexing, "SLICE_CHUNKS", 4)
+    parts, records = [], []
+    put_parts, put_records = Store.put_parts, Store.put_records
+    monkeypatch.setattr(Store, "put_parts", lambda self, batch: (parts.append(sum(len(b.inputs) for b in batch)), put_parts(self, batch))[1])
+    monkeypatch.setattr(Store, "put_records", lambda self, batch: (records.append(len(batch)), put_records(self, batch))[1])
+    (tmp_path / "long.txt").write_text(_long_document(200))
+    (tmp_path / "short.txt").write_text(TREATY)
+    embedder = _CountingEmbedder()
+    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=embedder)
+    report = rag.ingest([tmp_path / "long.txt", tmp_path / "short.txt"])
+    assert report.skipped == () and report.documents == 2
+    long_record = next(r for r in rag.store.document_records().values() if r.title == "Long")
+    assert long_record.chunks > 8 and max(embedder.calls) <= 4
+    assert sum(parts) == report.chunks and max(parts) <= 4  # written as it was embedded
+    assert sum(records) == 2
+    assert report.sentences == len(rag.store.sentences_of(long_record.doc_id)) + len(
+        rag.store.sentences_of(next(d for d, r in rag.store.document_records().items() if r.title != "Long"))
+    )
+    answer = rag.ask("Who is named in entry 31 of the register?")
+    assert any("Entry 31 " in c.quote for c in answer.citations)
+
+
+def test_a_long_document_failing_halfway_leaves_nothing_of_itself(tmp_path, monkeypatch):
+    from fakes import TREATY
+
+    import rag.ingest.indexing
+    from rag.config import Settings
+    from rag.pipeline import Rag
+
+    monkeypatch.setattr(rag.ingest.indexing, "SLICE_CHUNKS", 4)
+    (tmp_path / "a_short.txt").write_text(TREATY)
+    (tmp_path / "b_long.txt").write_text(_long_document(200))
+    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=_CountingEmbedder(poison_call=4))
+    report = rag.ingest([tmp_path])
+    assert [p.rsplit("/", 1)[-1] for p in report.added] == ["a_short.txt"]
+    assert [s.path.rsplit("/", 1)[-1] for s in report.skipped] == ["b_long.txt"]
+    counts = rag.store.counts()
+    short = next(iter(rag.store.document_records()))
+    assert counts["documents"] == 1 and counts["sentences"] == len(rag.store.sentences_of(short))
+
+
 # ---- special files and bounded reads ----------------------------------------------------------
 
 

@@ -6,7 +6,8 @@ renamed file) only rewrites its record; the same bytes in two live files are one
 with a copy. A changed file is a new content: it is stored, then the old one goes (unless
 another file still holds it). Unreadable files are reported and the rest still ingests.
 Chunks of several small documents share one embedding batch, and store writes run on one
-background thread, in order, while the next batch embeds.
+background thread, in order, while the next batch embeds. A long document is embedded and
+written a slice of chunks at a time, its record last, so memory holds one slice of vectors.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from rag.text import normalize_space
 from rag.types import Document, DocumentRecord, IngestReport, Sentence, SkippedFile
 
 Progress = Callable[[int, int, str], None]
+SLICE_CHUNKS = 256  # a document of more chunks is embedded and written this many at a time
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,15 @@ def ingest_files(
         """One file's unexpected failure becomes its skip reason; the rest of the batch goes on."""
         skipped.append(SkippedFile(str(path), failure_reason(exc)))
 
+    def drop(prepared: Prepared, exc: Exception) -> None:
+        """A new document whose embedding failed: not added, its failure its skip reason."""
+        here = prepared.document.path
+        for kept in (added, updated):
+            if here in kept:
+                kept.remove(here)
+        del new_by_hash[prepared.document.content_hash]
+        fail(here, exc)
+
     def embed_each() -> list:
         """Embed the pending documents one by one, skipping those that fail alone."""
         vectors = []
@@ -154,13 +166,36 @@ def ingest_files(
                 raise
             except Exception as exc:  # this document's own failure
                 pending.remove(prepared)
-                here = prepared.document.path
-                for kept in (added, updated):
-                    if here in kept:
-                        kept.remove(here)
-                del new_by_hash[prepared.document.content_hash]
-                fail(here, exc)
+                drop(prepared, exc)
         return vectors
+
+    def stream(prepared: Prepared) -> None:
+        """Embed and write a long document ``SLICE_CHUNKS`` chunks at a time (one slice's write
+        overlaps the next slice's embedding), then its record."""
+        write(force=True)  # the documents before it are written first
+        by_id = {s.sentence_id: s for s in prepared.sentences}
+        document, last = prepared.document, None
+        try:
+            for first in range(0, len(prepared.inputs), SLICE_CHUNKS):
+                part = prepared.inputs[first : first + SLICE_CHUNKS]
+                vectors = tuple(embedder.embed_chunks(part))
+                embedded_tokens[0] += sum(item.chunk.token_count for item in part)
+                own = tuple(by_id[i] for item in part for i in item.chunk.sentence_ids)
+                if last is not None:
+                    last.result()
+                last = writer.submit(store.put_parts, [StoredDocument(document, own, part, vectors)])
+            last.result()
+        except RagError:
+            raise
+        except Exception as exc:  # this document's own failure: remove what of it was written
+            if last is not None:
+                futures_wait([last])
+            store.delete_documents([document.doc_id])
+            drop(prepared, exc)
+            return
+        stored = StoredDocument(new[new_by_hash[document.content_hash]], prepared.sentences, prepared.inputs, ())
+        writes.append(writer.submit(store.put_records, [stored]))
+        written[document.content_hash] = NewDocument(stored.record, stored.sentences)
 
     def flush() -> None:
         """Embed the pending documents' chunks in one batch (one by one should the batch fail)."""
@@ -226,6 +261,11 @@ def ingest_files(
             (updated if earlier else added).append(here)
             new_by_hash[document.content_hash] = len(new)
             new.append(document)
+            if len(inputs) > SLICE_CHUNKS:
+                if pending:
+                    flush()
+                stream(Prepared(document, sentences, inputs))
+                continue
             pending.append(Prepared(document, sentences, inputs))
             if sum(len(p.inputs) for p in pending) >= settings.batch_size:
                 flush()

@@ -198,13 +198,17 @@ class Store:
         meta = got["metadatas"][0]
         return record_from_metadata(doc_id, meta).document(meta[TEXT_KEY])
 
-    @server_errors
-    @_writes
     def put_documents(self, batch: Sequence[StoredDocument]) -> list[DocumentRecord]:
         """Store new documents with their sentences and chunks: one write per collection for
         the whole batch, the records last. Returns the records written."""
-        import numpy as np
+        self.put_parts(batch)
+        return self.put_records(batch)
 
+    @server_errors
+    @_writes
+    def put_parts(self, batch: Sequence[StoredDocument]) -> None:
+        """Store the sentences and chunks of ``batch`` (all of a document's, or a slice of them)
+        without their records: until ``put_records`` writes those, they are orphans."""
         sentence_ids, sentence_vectors, sentence_meta = [], [], []
         chunk_ids, chunk_vectors, chunk_meta = [], [], []
         for stored in batch:
@@ -237,9 +241,16 @@ class Store:
                             TEXT_KEY: sentence.text,
                         }
                     )
-        records = [stored.record for stored in batch]
         self._upsert("sentences", sentence_ids, sentence_vectors, sentence_meta)
         self._upsert("chunks", chunk_ids, chunk_vectors, chunk_meta)
+
+    @server_errors
+    @_writes
+    def put_records(self, batch: Sequence[StoredDocument]) -> list[DocumentRecord]:
+        """Write the records of documents whose sentences and chunks are stored; returns them."""
+        import numpy as np
+
+        records = [stored.record for stored in batch]
         self._upsert(
             "documents",
             [r.doc_id for r in records],
