@@ -81,6 +81,7 @@ def test_a_long_document_is_embedded_and_written_a_slice_at_a_time(tmp_path, mon
     from rag.pipeline import Rag
     from rag.store.chroma import Store
 
+    monkeypatch.setattr(rag.ingest.indexing, "LONG_DOCUMENT_CHUNKS", 8)
     monkeypatch.setattr(rag.ingest.indexing, "SLICE_CHUNKS", 4)
     parts, records = [], []
     put_parts, put_records = Store.put_parts, Store.put_records
@@ -110,6 +111,7 @@ def test_a_long_document_failing_halfway_leaves_nothing_of_itself(tmp_path, monk
     from rag.config import Settings
     from rag.pipeline import Rag
 
+    monkeypatch.setattr(rag.ingest.indexing, "LONG_DOCUMENT_CHUNKS", 8)
     monkeypatch.setattr(rag.ingest.indexing, "SLICE_CHUNKS", 4)
     (tmp_path / "a_short.txt").write_text(TREATY)
     (tmp_path / "b_long.txt").write_text(_long_document(200))

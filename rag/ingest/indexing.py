@@ -30,7 +30,8 @@ from rag.text import normalize_space
 from rag.types import Document, DocumentRecord, IngestReport, Sentence, SkippedFile
 
 Progress = Callable[[int, int, str], None]
-SLICE_CHUNKS = 256  # a document of more chunks is embedded and written this many at a time
+LONG_DOCUMENT_CHUNKS = 256  # a document of more chunks is embedded and written a slice at a time
+SLICE_CHUNKS = 64  # chunks of a long document embedded and written together
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,7 @@ def ingest_files(
             (updated if earlier else added).append(here)
             new_by_hash[document.content_hash] = len(new)
             new.append(document)
-            if len(inputs) > SLICE_CHUNKS:
+            if len(inputs) > LONG_DOCUMENT_CHUNKS:
                 if pending:
                     flush()
                 stream(Prepared(document, sentences, inputs))
