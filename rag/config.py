@@ -53,19 +53,21 @@ class Settings(BaseSettings):
         description="all-MiniLM-L6-v2 (the packaged model) or the folder of a local sentence-transformers model",
     )
     embedding_window: int = Field(default=256, ge=16, description="model window in word pieces")
-    threads: int = Field(default=2, ge=1, le=64, description="torch threads; 2 beat 1 on this 2-core machine when idle")
+    threads: int = Field(default=2, ge=1, le=64, description="torch threads (the default: see docs/experiments.md)")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto", description="bf16 where the CPU has native bf16 (avx512_bf16), else fp32"
     )
     batch_size: int = Field(default=16, ge=1, description="chunks embedded in one batch")
-    write_batch: int = Field(default=5000, ge=1, description="sentences written to the store in one batch (Chroma takes at most ~5,400)")
+    write_batch: int = Field(default=5000, ge=1, description="sentences written to the store in one batch (no more than Chroma's largest batch)")
     dense_candidates: int = Field(default=40, ge=1, description="nearest sentences asked of Chroma")
     chunk_candidates: int = Field(default=10, ge=0, description="nearest chunks asked of Chroma")
     lexical_candidates: int = Field(default=40, ge=1, description="best BM25 sentences")
     rrf_k: int = Field(default=60, ge=1)
     retrieve_limit: int = Field(default=40, ge=1, description="fused sentences handed to the reranker")
     reranker: Literal["features", "reader", "combined"] = Field(
-        default="combined", description="combined beat reader and features in rag eval (see docs/experiments.md)"
+        default="combined",
+        description="how retrieved sentences are ranked: hand-made features, the trained reader, or both combined "
+        "(how they compare: docs/experiments.md)",
     )
     combine_weight: float = Field(default=0.4, ge=0, le=1, description="the reader's share in the combined score")
     gate_weight: float = Field(
@@ -117,8 +119,8 @@ class Settings(BaseSettings):
         default=0.8,
         ge=0,
         le=1,
-        description="confidence a two-hop answer sentence needs (with its bridge as context the reader is "
-        "more easily convinced: at the gate, two unanswerable questions of rag eval were answered)",
+        description="confidence a two-hop answer sentence needs (above the gate: with its bridge as context the "
+        "reader is more easily convinced; see docs/experiments.md)",
     )
     comparisons: bool = Field(
         default=True, description='answer "which came first, A or B?" from a dated sentence about each (rag.compare)'
@@ -129,7 +131,7 @@ class Settings(BaseSettings):
     )
     one_thing_verdicts: bool = Field(
         default=False,
-        description='answer "do they use attention?" yes or no from the cited sentence (rag.yesno); off: its model is not yet better than chance on held-out questions',
+        description='answer "do they use attention?" yes or no from the cited sentence (rag.models.yesno); off by default, see docs/experiments.md for why',
     )
     in_common: bool = Field(
         default=True,
@@ -142,7 +144,7 @@ class Settings(BaseSettings):
         default="auto", description="support checker: auto = judged by the LLM with the llm answerer, else deterministic"
     )
     max_file_bytes: int = Field(
-        default=16 * 1024 * 1024, ge=1, description="larger files are skipped (16 MiB of text embeds for ~1 h here)"
+        default=16 * 1024 * 1024, ge=1, description="larger files are skipped, never read"
     )
     max_pdf_pages: int = Field(default=2000, ge=1, description="PDFs with more pages are skipped")
     max_text_chars: int = Field(
@@ -153,7 +155,7 @@ class Settings(BaseSettings):
     )
     llm_url: str | None = None
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
-    llm_threads: int = Field(default=1, ge=1, le=64, description="1 is fastest on a busy 2-core machine")
+    llm_threads: int = Field(default=1, ge=1, le=64, description="threads of the local LLM (the default: see docs/experiments.md)")
     llm_prompt_tokens: int = Field(default=1800, ge=256)
     llm_max_tokens: int = Field(default=256, ge=16)
 
@@ -183,8 +185,8 @@ class Settings(BaseSettings):
 
     def strong_threshold(self) -> float | None:
         """The evidence score from which the configured reranker's evidence is marked strong;
-        None for the feature scorer, whose scores say too little to earn a mark (a third of its
-        'strong' answers were wrong in rag eval)."""
+        None for the feature scorer, whose scores say too little to earn a mark (see
+        docs/experiments.md)."""
         return None if self.reranker == "features" else self.reader_strong_threshold
 
     def fingerprint(self) -> str:
