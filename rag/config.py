@@ -144,7 +144,7 @@ class Settings(BaseSettings):
         default="auto", description="support checker: auto = judged by the LLM with the llm answerer, else deterministic"
     )
     max_file_bytes: int = Field(
-        default=16 * 1024 * 1024, ge=1, description="larger files are skipped, never read"
+        default=16 * 1024 * 1024, ge=1, description="larger files are skipped (no file is read past this many bytes)"
     )
     max_pdf_pages: int = Field(default=2000, ge=1, description="PDFs with more pages are skipped")
     max_text_chars: int = Field(
