@@ -4,40 +4,49 @@
 Usage:
     python evals/check_datasets.py [--corpus-dir DIR] [--seed PATH] [--data-dir DIR]
 
-Checks, for every file:
-  * each line is valid JSON (an object), ids are unique (also across files),
-    required keys are present with the right types;
-  * minimum counts (seed >= 42, corpus >= 28 over >= 15 documents,
-    unanswerable >= 14 with both near and far questions, multiturn >= 16,
-    verifier pairs >= 90 with 35-50% supported);
-  * every gold / evidence string is a substring of its document's text
-    (Path.read_text("utf-8"); "seed-article.txt" is read from --seed);
-  * every fact occurs in the gold sentences (case-insensitive, whitespace collapsed);
-  * the optional "short" key (seed / corpus items, last turn of multiturn items)
-    is a list of at most 3 non-empty strings, each an exact substring of one
-    of the item's gold sentences (an empty list: no short answer).
+Every row is read through the schema ``rag eval`` loads it with (``evals.schema``: keys, JSON
+types, short answers inside the gold, gold only on the scored turn, pair kinds that agree with
+their labels). On top, the rules of our hand-checked sets, which need the documents or the whole
+file:
+  * ids start with the file's prefix and are unique (also across files); questions end with '?';
+  * seed and corpus rows are answerable and carry doc, gold and facts; unanswerable rows say
+    whether they are near the corpus; a conversation has at least two turns;
+  * minimum counts (seed >= 42, corpus >= 28 over >= 15 documents, unanswerable >= 14 with both
+    near and far questions, multiturn >= 16 with both seed and corpus cases, verifier pairs >= 90
+    with 35-50% supported, of known kinds, at most 2 evidence sentences, no claim copying its
+    evidence);
+  * every gold / evidence string is a substring of its document's text (Path.read_text("utf-8");
+    "seed-article.txt" is read from --seed), without surrounding whitespace, and so is every
+    short answer;
+  * every fact (1-3 of them, at most 5 words each) occurs in the gold sentences
+    (case-insensitive, whitespace collapsed).
 
 Prints a one-line summary per file and exits 1 if any problem was found.
-Standard library only.
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rag.text import normalize_space  # noqa: E402  (standard library only, like this script)
+from evals.schema import (  # noqa: E402  (the path above makes the script runnable from anywhere)
+    SUPPORTED_KINDS,
+    UNSUPPORTED_KINDS,
+    MultiturnRow,
+    PairRow,
+    QARow,
+    Row,
+    Turn,
+    numbered_lines,
+    row_problems,
+)
+from rag.errors import InputError  # noqa: E402
+from rag.text import normalize_space  # noqa: E402
 
 SEED_DOC = "seed-article.txt"
-PAIR_KINDS = {
-    "paraphrase", "entailed_summary",  # supported
-    "swapped_name", "changed_number", "changed_date", "negation",
-    "beyond_evidence", "wrong_entity_role", "unrelated",  # unsupported
-}
-SUPPORTED_KINDS = {"paraphrase", "entailed_summary"}
-
 MIN_COUNTS = {
     "seed.jsonl": 42,
     "corpus.jsonl": 28,
@@ -46,8 +55,8 @@ MIN_COUNTS = {
     "verifier_pairs.jsonl": 90,
 }
 MIN_CORPUS_DOCS = 15
-MAX_SHORT = 3
 SUPPORTED_RATIO = (0.35, 0.50)
+MAX_FACT_WORDS = 5
 
 
 def norm(s: str) -> str:
@@ -55,6 +64,8 @@ def norm(s: str) -> str:
 
 
 class Checker:
+    """Collects every problem of the five files; ``summary`` lines say how each file fared."""
+
     def __init__(self, corpus_dir: Path, seed: Path, data_dir: Path):
         self.corpus_dir = corpus_dir
         self.seed = seed
@@ -63,7 +74,6 @@ class Checker:
         self._texts: dict[str, str | None] = {}
         self.all_ids: dict[str, str] = {}
 
-    # -- helpers ---------------------------------------------------------
     def err(self, where: str, msg: str) -> None:
         self.problems.append(f"{where}: {msg}")
 
@@ -79,71 +89,51 @@ class Checker:
                     self._texts[doc] = None
         return self._texts[doc]
 
-    def load(self, name: str) -> list[tuple[int, dict]]:
-        path = self.data_dir / name
-        rows: list[tuple[int, dict]] = []
+    def load(self, name: str, model: type[Row], prefix: str) -> list[tuple[str, Row]]:
+        """The rows of ``name`` that pass the schema, each with its ``file:line``; the others
+        are problems. Ids are checked here (prefix, unique across files)."""
+        rows: list[tuple[str, Row]] = []
         try:
-            lines = path.read_text("utf-8").splitlines()
-        except OSError as exc:
-            self.err(name, f"cannot read: {exc}")
+            lines = list(numbered_lines(self.data_dir / name))
+        except InputError as exc:
+            self.err(name, str(exc))
             return rows
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                self.err(f"{name}:{n}", "blank line")
+        for number, line in lines:
+            where = f"{name}:{number}"
+            row, problems = row_problems(model, line)
+            for problem in problems:
+                self.err(where, problem)
+            if row is None:
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                self.err(f"{name}:{n}", f"invalid JSON: {exc}")
-                continue
-            if not isinstance(obj, dict):
-                self.err(f"{name}:{n}", "not a JSON object")
-                continue
-            rows.append((n, obj))
+            if not row.id.startswith(prefix):
+                self.err(where, f"id {row.id!r} does not start with {prefix!r}")
+            elif row.id in self.all_ids:
+                self.err(where, f"duplicate id {row.id!r} (first in {self.all_ids[row.id]})")
+            else:
+                self.all_ids[row.id] = where
+            rows.append((where, row))
         return rows
 
-    def check_id(self, name: str, n: int, obj: dict, prefix: str) -> str:
-        where = f"{name}:{n}"
-        rid = obj.get("id")
-        if not isinstance(rid, str) or not rid.startswith(prefix):
-            self.err(where, f"id {rid!r} missing or not starting with {prefix!r}")
-            return str(rid)
-        if rid in self.all_ids:
-            self.err(where, f"duplicate id {rid!r} (first in {self.all_ids[rid]})")
-        else:
-            self.all_ids[rid] = where
-        return rid
+    def check_question(self, where: str, question: str) -> None:
+        if not question.rstrip().endswith("?"):
+            self.err(where, f"question does not end with '?': {question!r}")
 
-    def check_keys(self, where: str, obj: dict, spec: dict[str, type | tuple]) -> bool:
-        ok = True
-        for key, typ in spec.items():
-            if key not in obj:
-                self.err(where, f"missing key {key!r}")
-                ok = False
-            elif not isinstance(obj[key], typ) or (typ is int and isinstance(obj[key], bool)):
-                self.err(where, f"key {key!r} has wrong type {type(obj[key]).__name__}")
-                ok = False
-        return ok
-
-    def check_sentences(self, where: str, doc, sents, label: str, max_n: int | None = None) -> bool:
-        if not isinstance(doc, str) or not doc:
+    def check_sentences(self, where: str, doc: str, sentences: tuple[str, ...], label: str, max_n: int | None = None) -> bool:
+        if not doc:
             self.err(where, "doc must be a non-empty string")
             return False
         text = self.doc_text(doc)
         if text is None:
             self.err(where, f"document {doc!r} not found")
             return False
-        if not isinstance(sents, list) or not sents:
+        if not sentences:
             self.err(where, f"{label} must be a non-empty list")
             return False
-        if max_n is not None and len(sents) > max_n:
-            self.err(where, f"{label} has {len(sents)} items (max {max_n})")
+        if max_n is not None and len(sentences) > max_n:
+            self.err(where, f"{label} has {len(sentences)} items (max {max_n})")
         ok = True
-        for s in sents:
-            if not isinstance(s, str) or not s.strip():
-                self.err(where, f"{label} item is not a non-empty string")
-                ok = False
-            elif s not in text:
+        for s in sentences:
+            if s not in text:
                 self.err(where, f"{label} not found verbatim in {doc}: {s[:70]!r}")
                 ok = False
             elif s != s.strip():
@@ -151,177 +141,121 @@ class Checker:
                 ok = False
         return ok
 
-    def check_facts(self, where: str, facts, golds) -> None:
-        if not isinstance(facts, list) or not 1 <= len(facts) <= 3:
+    def check_scored_turn(self, where: str, turn: Turn) -> bool:
+        """A scored question: doc, gold and facts given, the gold verbatim, the facts in the gold."""
+        missing = [key for key in ("doc", "gold", "facts") if key not in turn.model_fields_set]
+        if missing:
+            self.err(where, f"missing key {missing[0]!r}")
+            return False
+        if self.check_sentences(where, turn.doc, turn.gold, "gold"):
+            self.check_facts(where, turn.facts, turn.gold)
+        for span in turn.short:
+            if span != span.strip():
+                self.err(where, f"short has leading/trailing whitespace: {span[:70]!r}")
+        return True
+
+    def check_facts(self, where: str, facts: tuple[str, ...], golds: tuple[str, ...]) -> None:
+        if not 1 <= len(facts) <= 3:
             self.err(where, "facts must be a list of 1-3 strings")
             return
-        gold_norm = " ".join(norm(g) for g in golds if isinstance(g, str))
-        for f in facts:
-            if not isinstance(f, str) or not f.strip():
-                self.err(where, f"bad fact {f!r}")
-                continue
-            if len(f.split()) > 5:
-                self.err(where, f"fact longer than 5 words: {f!r}")
-            if norm(f) not in gold_norm:
-                self.err(where, f"fact {f!r} not in gold text")
-
-    def check_short(self, where: str, obj: dict, golds) -> None:
-        """Optional "short": a list of <= MAX_SHORT exact substrings of a gold sentence."""
-        if "short" not in obj:
-            return
-        short = obj["short"]
-        if not isinstance(short, list):
-            self.err(where, f"key 'short' has wrong type {type(short).__name__}")
-            return
-        if len(short) > MAX_SHORT:
-            self.err(where, f"short has {len(short)} items (max {MAX_SHORT})")
-        strs = [x for x in short if isinstance(x, str)]
-        if len(set(strs)) != len(strs):
-            self.err(where, "short has duplicate items")
-        gold = [g for g in golds if isinstance(g, str)]
-        for x in short:
-            if not isinstance(x, str) or not x.strip():
-                self.err(where, f"short item is not a non-empty string: {x!r}")
-            elif x != x.strip():
-                self.err(where, f"short has leading/trailing whitespace: {x[:70]!r}")
-            elif not any(x in g for g in gold):
-                self.err(where, f"short not an exact substring of a gold sentence: {x[:70]!r}")
-
-    def check_question(self, where: str, q) -> None:
-        if not isinstance(q, str) or not q.strip():
-            self.err(where, "question must be a non-empty string")
-        elif not q.rstrip().endswith("?"):
-            self.err(where, f"question does not end with '?': {q!r}")
+        gold_norm = " ".join(norm(g) for g in golds)
+        for fact in facts:
+            if len(fact.split()) > MAX_FACT_WORDS:
+                self.err(where, f"fact longer than {MAX_FACT_WORDS} words: {fact!r}")
+            if norm(fact) not in gold_norm:
+                self.err(where, f"fact {fact!r} not in gold text")
 
     # -- files -----------------------------------------------------------
     def answerable_file(self, name: str, prefix: str, seed_only: bool) -> str:
-        bad_before = len(self.problems)
-        rows = self.load(name)
+        return self._file(name, QARow, prefix, lambda rows: self._answerable(name, rows, seed_only))
+
+    def _answerable(self, name: str, rows, seed_only: bool) -> str:
         docs: set[str] = set()
         shorts = 0
-        spec = {"id": str, "question": str, "answerable": bool, "doc": str, "gold": list, "facts": list}
-        for n, obj in rows:
-            where = f"{name}:{n}"
-            self.check_id(name, n, obj, prefix)
-            if not self.check_keys(where, obj, spec):
-                continue
-            self.check_question(where, obj["question"])
-            if obj["answerable"] is not True:
+        for where, row in rows:
+            self.check_question(where, row.question)
+            if not row.answerable:
                 self.err(where, "answerable must be true")
-            if seed_only and obj["doc"] != SEED_DOC:
+            if seed_only and row.doc != SEED_DOC:
                 self.err(where, f"doc must be {SEED_DOC!r}")
-            if not seed_only and obj["doc"] == SEED_DOC:
+            if not seed_only and row.doc == SEED_DOC:
                 self.err(where, "corpus questions must not use the seed article")
-            if self.check_sentences(where, obj["doc"], obj["gold"], "gold"):
-                self.check_facts(where, obj["facts"], obj["gold"])
-            self.check_short(where, obj, obj["gold"])
-            shorts += bool(obj.get("short"))
-            docs.add(obj["doc"])
-        self.min_count(name, len(rows))
+            if self.check_scored_turn(where, row):
+                shorts += bool(row.short)
+                docs.add(row.doc)
         extra = f", {shorts} with short answers"
         if not seed_only:
             if len(docs) < MIN_CORPUS_DOCS:
                 self.err(name, f"questions cover {len(docs)} documents (need >= {MIN_CORPUS_DOCS})")
             extra = f", {len(docs)} documents" + extra
-        return self.summary(name, len(rows), bad_before, extra)
+        return extra
 
     def unanswerable_file(self, name: str) -> str:
-        bad_before = len(self.problems)
-        rows = self.load(name)
-        near = far = 0
-        spec = {"id": str, "question": str, "answerable": bool, "near": bool}
-        for n, obj in rows:
-            where = f"{name}:{n}"
-            self.check_id(name, n, obj, "unans-")
-            if not self.check_keys(where, obj, spec):
-                continue
-            self.check_question(where, obj["question"])
-            if obj["answerable"] is not False:
-                self.err(where, "answerable must be false")
-            for key in ("doc", "gold", "facts", "short"):
-                if key in obj:
-                    self.err(where, f"unanswerable item must not carry {key!r}")
-            if obj["near"]:
-                near += 1
-            else:
-                far += 1
-        self.min_count(name, len(rows))
-        if rows and (near == 0 or far == 0):
-            self.err(name, f"need both near and far questions (near={near}, far={far})")
-        return self.summary(name, len(rows), bad_before, f", near={near}, far={far}")
+        def rules(rows) -> str:
+            near = far = 0
+            for where, row in rows:
+                self.check_question(where, row.question)
+                if row.answerable:
+                    self.err(where, "answerable must be false")
+                if row.near is None:
+                    self.err(where, "missing key 'near'")
+                near += row.near is True
+                far += row.near is False
+            if rows and (near == 0 or far == 0):
+                self.err(name, f"need both near and far questions (near={near}, far={far})")
+            return f", near={near}, far={far}"
+
+        return self._file(name, QARow, "unans-", rules)
 
     def multiturn_file(self, name: str) -> str:
-        bad_before = len(self.problems)
-        rows = self.load(name)
-        seed = corpus = shorts = 0
-        for n, obj in rows:
-            where = f"{name}:{n}"
-            self.check_id(name, n, obj, "multi-")
-            if not self.check_keys(where, obj, {"id": str, "turns": list}):
-                continue
-            turns = obj["turns"]
-            if len(turns) < 2 or not all(isinstance(t, dict) for t in turns):
-                self.err(where, "turns must be a list of >= 2 objects")
-                continue
-            for i, t in enumerate(turns):
-                self.check_question(f"{where} turn {i + 1}", t.get("question"))
-            for i, t in enumerate(turns[:-1]):
-                if any(k in t for k in ("doc", "gold", "facts", "short")):
-                    self.err(f"{where} turn {i + 1}", "only the last turn carries doc/gold/facts/short")
-            last = turns[-1]
-            lw = f"{where} last turn"
-            if not self.check_keys(lw, last, {"question": str, "doc": str, "gold": list, "facts": list}):
-                continue
-            if self.check_sentences(lw, last["doc"], last["gold"], "gold"):
-                self.check_facts(lw, last["facts"], last["gold"])
-            self.check_short(lw, last, last["gold"])
-            shorts += bool(last.get("short"))
-            if last["doc"] == SEED_DOC:
-                seed += 1
-            else:
-                corpus += 1
-        self.min_count(name, len(rows))
-        if rows and (seed == 0 or corpus == 0):
-            self.err(name, f"need both seed and corpus cases (seed={seed}, corpus={corpus})")
-        return self.summary(name, len(rows), bad_before, f", seed={seed}, corpus={corpus}, {shorts} with short answers")
+        def rules(rows) -> str:
+            seed = corpus = shorts = 0
+            for where, row in rows:
+                if len(row.turns) < 2:
+                    self.err(where, "turns must be a list of >= 2 objects")
+                    continue
+                for i, turn in enumerate(row.turns):
+                    self.check_question(f"{where} turn {i + 1}", turn.question)
+                last = row.turns[-1]
+                if not self.check_scored_turn(f"{where} last turn", last):
+                    continue
+                shorts += bool(last.short)
+                seed += last.doc == SEED_DOC
+                corpus += last.doc != SEED_DOC
+            if rows and (seed == 0 or corpus == 0):
+                self.err(name, f"need both seed and corpus cases (seed={seed}, corpus={corpus})")
+            return f", seed={seed}, corpus={corpus}, {shorts} with short answers"
+
+        return self._file(name, MultiturnRow, "multi-", rules)
 
     def pairs_file(self, name: str) -> str:
+        def rules(rows) -> str:
+            supported = 0
+            kinds: dict[str, int] = {}
+            for where, row in rows:
+                if row.kind not in SUPPORTED_KINDS | UNSUPPORTED_KINDS:
+                    self.err(where, f"unknown kind {row.kind!r}")
+                kinds[row.kind] = kinds.get(row.kind, 0) + 1
+                supported += row.supported
+                self.check_sentences(where, row.doc, row.evidence, "evidence", max_n=2)
+                if any(norm(e) == norm(row.claim) for e in row.evidence):
+                    self.err(where, "claim is a verbatim copy of its evidence")
+            ratio = supported / len(rows) if rows else 0.0
+            lo, hi = SUPPORTED_RATIO
+            if rows and not lo <= ratio <= hi:
+                self.err(name, f"supported ratio {ratio:.0%} outside {lo:.0%}-{hi:.0%}")
+            kind_s = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items()))
+            return f", supported={supported} ({ratio:.0%}); {kind_s}"
+
+        return self._file(name, PairRow, "pair-", rules)
+
+    def _file(self, name: str, model: type[Row], prefix: str, rules: Callable[[list], str]) -> str:
         bad_before = len(self.problems)
-        rows = self.load(name)
-        sup = 0
-        kinds: dict[str, int] = {}
-        spec = {"id": str, "claim": str, "evidence": list, "doc": str, "supported": bool, "kind": str}
-        for n, obj in rows:
-            where = f"{name}:{n}"
-            self.check_id(name, n, obj, "pair-")
-            if not self.check_keys(where, obj, spec):
-                continue
-            kind = obj["kind"]
-            if kind not in PAIR_KINDS:
-                self.err(where, f"unknown kind {kind!r}")
-            elif (kind in SUPPORTED_KINDS) != obj["supported"]:
-                self.err(where, f"kind {kind!r} inconsistent with supported={obj['supported']}")
-            kinds[kind] = kinds.get(kind, 0) + 1
-            sup += bool(obj["supported"])
-            if not obj["claim"].strip():
-                self.err(where, "empty claim")
-            self.check_sentences(where, obj["doc"], obj["evidence"], "evidence", max_n=2)
-            if any(isinstance(e, str) and norm(e) == norm(obj["claim"]) for e in obj["evidence"]):
-                self.err(where, "claim is a verbatim copy of its evidence")
-        self.min_count(name, len(rows))
-        ratio = sup / len(rows) if rows else 0.0
-        lo, hi = SUPPORTED_RATIO
-        if rows and not lo <= ratio <= hi:
-            self.err(name, f"supported ratio {ratio:.0%} outside {lo:.0%}-{hi:.0%}")
-        kind_s = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items()))
-        return self.summary(name, len(rows), bad_before, f", supported={sup} ({ratio:.0%}); {kind_s}")
-
-    def min_count(self, name: str, count: int) -> None:
-        need = MIN_COUNTS[name]
-        if count < need:
-            self.err(name, f"{count} items (need >= {need})")
-
-    def summary(self, name: str, count: int, bad_before: int, extra: str) -> str:
+        rows = self.load(name, model, prefix)
+        extra = rules(rows)
+        count = len(rows)
+        if count < MIN_COUNTS[name]:
+            self.err(name, f"{count} items (need >= {MIN_COUNTS[name]})")
         bad = len(self.problems) - bad_before
         status = "OK" if bad == 0 else f"FAIL ({bad} problems)"
         return f"{name}: {status}: {count} items{extra}"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from evals.metrics import DEFAULT_GRID, calibrate_threshold, threshold_row
 from evals.records import Dataset, DatasetResult, PairItem, PairRecord, QAItem
+from evals.schema import MultiturnRow, PairRow, QARow, Row, numbered_lines, parse_row, read_rows
 from evals.scoring import SourceFiles, pair_summary, qa_summary, score_answer
 from rag.errors import InputError
 from rag.types import Answer
@@ -60,11 +61,11 @@ def resolve_datasets(names: Sequence[str]) -> list[Dataset]:
 
 def detect_kind(path: Path) -> str:
     """The dataset kind from the keys of its first record."""
-    first = next((line for line in _lines(path) if line.strip()), "")
+    number, first = next(iter(numbered_lines(path)), (1, ""))
     try:
         keys = set(json.loads(first)) if first else set()
-    except ValueError:
-        raise InputError(f"{path} is not JSON Lines; fix line 1") from None
+    except (ValueError, TypeError):
+        raise InputError(f"{path} is not JSON Lines; fix line {number}") from None
     known = (("contexts", "hotpotqa"), ("evidence_spans", "qasper"), ("turns", "multiturn"), ("claim", "verifier"), ("question", "qa"))
     for key, kind in known:
         if key in keys:
@@ -72,53 +73,46 @@ def detect_kind(path: Path) -> str:
     raise InputError(f"{path}: cannot tell what kind of dataset this is (no question, turns, claim or contexts)")
 
 
-def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
+ROW_MODELS = {"qa": QARow, "multiturn": MultiturnRow, "verifier": PairRow}
 
 
-def load_rows(path: Path) -> list[dict]:
-    """The objects of a JSON Lines file; a broken line is an error naming it."""
-    rows = []
-    for number, line in enumerate(_lines(path), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError as exc:
-                raise InputError(f"{path}:{number} is not valid JSON ({exc}); fix the line") from None
-    return rows
+def load_rows(path: Path, kind: str) -> list[Row]:
+    """The rows of one of our kinds of set (qa, multiturn, verifier), checked by ``evals.schema``;
+    a bad row is an error naming ``path:line``."""
+    return read_rows(path, ROW_MODELS[kind])
 
 
-def qa_items(rows: Iterable[dict], per_doc: bool = False) -> list[QAItem]:
+def qa_items(rows: Iterable[QARow | MultiturnRow | dict], per_doc: bool = False) -> list[QAItem]:
     """Questions of a single-turn or multi-turn set; only the last turn carries gold. A row's
     ``within`` (a document name or a list of them) scopes its questions; with ``per_doc`` so does
-    its ``doc``."""
+    its ``doc``. A row given as a dict is validated as its JSON line would be."""
     items = []
     for row in rows:
-        turns = row.get("turns") or [row]
+        if isinstance(row, dict):
+            row = parse_row(MultiturnRow if "turns" in row else QARow, row)
+        turns = row.turns if isinstance(row, MultiturnRow) else (row,)
         last = turns[-1]
-        within = row.get("within") or last.get("within") or (last.get("doc") if per_doc else None) or ()
+        within = row.scope() if isinstance(row, QARow) else (row.within,) if isinstance(row.within, str) else row.within
+        within = within or last.scope() or ((last.doc,) if per_doc and last.doc else ())
         items.append(
             QAItem(
-                id=row["id"],
-                question=last["question"],
-                answerable=row.get("answerable", True),
-                doc=last.get("doc", ""),
-                gold=tuple(last.get("gold", ())),
-                facts=tuple(last.get("facts", ())),
-                history=tuple(t["question"] for t in turns[:-1]),
-                short=tuple(last.get("short", ())),
-                within=(within,) if isinstance(within, str) else tuple(within),
+                id=row.id,
+                question=last.question,
+                answerable=row.answerable if isinstance(row, QARow) else True,
+                doc=last.doc,
+                gold=last.gold,
+                facts=last.facts,
+                history=tuple(t.question for t in turns[:-1]),
+                short=last.short,
+                within=within,
             )
         )
     return items
 
 
-def pair_items(rows: Iterable[dict]) -> list[PairItem]:
+def pair_items(rows: Iterable[PairRow]) -> list[PairItem]:
     """The labelled pairs of a verifier set."""
-    return [PairItem(r["id"], r["claim"], tuple(r["evidence"]), bool(r["supported"]), r.get("kind", "")) for r in rows]
+    return [PairItem(r.id, r.claim, r.evidence, r.supported, r.kind) for r in rows]
 
 
 def progress_bar(iterable, desc: str, total: int, unit: str = "q"):
@@ -166,11 +160,8 @@ def run_datasets(
             warmup += facts["warmup_seconds"]
             results.append(DatasetResult(dataset.name, "hotpotqa", tuple(records), hotpotqa.summary(records), facts))
             continue
-        rows = load_rows(dataset.path)[:limit]
-        try:
-            items = pair_items(rows) if dataset.kind == "verifier" else qa_items(rows, per_doc)
-        except (KeyError, TypeError) as exc:
-            raise InputError(f"{dataset.path}: a record lacks {exc}; see evals/data/README.md for the format") from None
+        rows = load_rows(dataset.path, dataset.kind)[:limit]
+        items = pair_items(rows) if dataset.kind == "verifier" else qa_items(rows, per_doc)
         if dataset.kind == "verifier":
             records = [_judge_pair(p, rag.checker()) for p in progress_bar(items, dataset.name, len(items))]
             metrics, facts = pair_summary(records)

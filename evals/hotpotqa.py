@@ -8,7 +8,6 @@ precision/recall against ``supporting_titles`` and recall@5 of the supporting pa
 
 from __future__ import annotations
 
-import json
 import operator
 import os
 import time
@@ -33,7 +32,7 @@ from evals.metrics import (
 )
 from evals.records import markdown_cell as cell
 from evals.records import store_facts
-from rag.errors import InputError
+from evals.schema import HotpotRow, read_rows
 from rag.types import Answer, content_id
 
 LICENCE_LINE = "HotpotQA dev (CC BY-SA 4.0)"
@@ -76,28 +75,16 @@ class HotpotRecord:
 
 def load(path: Path) -> list[HotpotItem]:
     """Every question of a HotpotQA JSON Lines file (the format of the shared dev397.jsonl)."""
-    items = []
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}; pass the HotpotQA .jsonl path") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            items.append(
-                HotpotItem(
-                    id=row["id"],
-                    question=row["question"],
-                    answer=row["answers"][0],
-                    supporting_titles=tuple(row["supporting_titles"]),
-                    paragraphs=tuple((c["title"], tuple(c["sentences"])) for c in row["contexts"]),
-                )
-            )
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise InputError(f"{path}:{number} is not a HotpotQA record ({type(exc).__name__}: {exc})") from None
-    return items
+    return [
+        HotpotItem(
+            id=row.id,
+            question=row.question,
+            answer=row.answers[0],
+            supporting_titles=row.supporting_titles,
+            paragraphs=tuple((c.title, c.sentences) for c in row.contexts),
+        )
+        for row in read_rows(path, HotpotRow, unreadable="pass the HotpotQA .jsonl path")
+    ]
 
 
 def document_text(title: str, sentences: Sequence[str]) -> str:

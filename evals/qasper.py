@@ -10,7 +10,6 @@ questions, false refusals, yes/no accuracy and latency.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from evals.qasper_metrics import (
 )
 from evals.records import markdown_cell as cell
 from evals.records import store_facts
-from rag.errors import InputError
+from evals.schema import QasperRow, read_rows
 from rag.types import Answer
 
 ANCHORS = (
@@ -86,32 +85,20 @@ class QasperRecord:
 
 def load(folder: Path) -> list[QasperItem]:
     """Every question of ``folder/questions.jsonl``."""
-    path = folder / "questions.jsonl"
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}; pass the QASPER folder's questions.jsonl") from None
-    items = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            items.append(
-                QasperItem(
-                    id=row["id"],
-                    question=row["question"],
-                    doc=row["doc"],
-                    answerable=bool(row["answerable"]),
-                    answers=tuple(row["answers"]),
-                    answer_types=tuple(row["answer_types"]),
-                    paragraphs=tuple((int(s), int(e)) for s, e in row["evidence_spans"]),
-                    sentences=tuple(row["gold_sentences"]),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}:{number} is not a QASPER record ({type(exc).__name__}: {exc})") from None
-    return items
+    rows = read_rows(folder / "questions.jsonl", QasperRow, unreadable="pass the QASPER folder's questions.jsonl")
+    return [
+        QasperItem(
+            id=row.id,
+            question=row.question,
+            doc=row.doc,
+            answerable=row.answerable,
+            answers=row.answers,
+            answer_types=row.answer_types,
+            paragraphs=row.evidence_spans,
+            sentences=row.gold_sentences,
+        )
+        for row in rows
+    ]
 
 
 def sentence_ranges(text: str, sentences: Sequence[str], paragraphs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -41,7 +41,7 @@ def configure_offline() -> None:
 
 
 def set_torch_threads(threads: int) -> None:
-    """Pin torch's intra- and inter-op thread pools (2 threads is often slower here than 1)."""
+    """Pin torch's intra- and inter-op thread pools to ``threads``."""
     import torch
 
     torch.set_num_threads(threads)

@@ -7,9 +7,19 @@ import ipaddress
 import socket
 from pathlib import Path
 
+import os
+
 import pytest
 
 import rag  # noqa: F401  (forces the offline environment before anything else loads)
+from rag.config import Settings, env_names
+
+# Every setting is read from RAG_<KEY>: a developer's environment must not change what the tests
+# see, except what fits the machine (threads, float precision).
+for _key in set(Settings.model_fields) - {"threads", "llm_threads", "precision"}:
+    for _name in env_names(_key):
+        os.environ.pop(_name, None)
+os.environ.pop("RAG_CONFIG", None)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -23,6 +23,8 @@ from fakes import HashingEmbedder
 from rag.config import Settings
 from rag.pipeline import Rag
 
+pytestmark = pytest.mark.crash
+
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 FILES = 40

@@ -22,18 +22,31 @@ SETS = ["seed", "unanswerable", "multiturn", "verifier"]
         (["seed", "--limit", "0"], "--limit must be at least 1"),
         (["{broken}"], "is not JSON Lines"),
         (["{empty}"], "cannot tell what kind of dataset"),
-        (["{no_id}"], "a record lacks 'id'"),
+        (["{no_id}"], "{no_id}:1: id: is missing; add it (see evals/data/README.md for the format)"),
+        (["{bad_row}"], "{bad_row}:3: answerable: Input should be a valid boolean (see evals/data/README.md"),
+        (["{bad_short}"], "{bad_short}:1: short 'Paris' is not an exact substring of a gold sentence; copy it from one"),
+        (["{early_gold}"], "{early_gold}:1: turn 1 carries gold; only the last turn does"),
+        (["{bad_pair}"], "{bad_pair}:1: kind 'negation' disagrees with supported=true; fix one"),
     ],
 )
 def test_eval_input_errors_are_one_line_and_exit_2(tmp_path, capsys, arguments, message):
-    (tmp_path / "broken.jsonl").write_text("{not json\n", "utf-8")
-    (tmp_path / "empty.jsonl").write_text('{"id": "x"}\n', "utf-8")
-    (tmp_path / "no_id.jsonl").write_text('{"question": "Who?"}\n', "utf-8")
-    files = {name: tmp_path / f"{name}.jsonl" for name in ("broken", "empty", "no_id")}
+    rows = {
+        "broken": "{not json\n",
+        "empty": '{"id": "x"}\n',
+        "no_id": '{"question": "Who?"}\n',
+        "bad_row": '{"id": "a", "question": "Who?"}\n\n{"id": "b", "question": "What?", "answerable": 1}\n',
+        "bad_short": '{"id": "a", "question": "Where?", "gold": ["It was signed in Washington."], "short": ["Paris"]}\n',
+        "early_gold": '{"id": "m", "turns": [{"question": "Who?", "gold": ["X."]}, {"question": "And?"}]}\n',
+        "bad_pair": '{"id": "p", "claim": "C.", "evidence": ["E."], "supported": true, "kind": "negation"}\n',
+    }
+    files = {}
+    for name, text in rows.items():
+        files[name] = tmp_path / f"{name}.jsonl"
+        files[name].write_text(text, "utf-8")
     given = [a.format(**files) for a in arguments]
     assert main(["eval", *given, "--store", str(tmp_path / "store")]) == 2
     err = capsys.readouterr().err.strip()
-    assert message in err and "\n" not in err
+    assert message.format(**files) in err and "\n" not in err
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ class CountingEmbedder(HashingEmbedder):
         return super().embed_chunks(inputs)
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
 def settings(request, tmp_path) -> Settings:
     if request.param == "server":
         return Settings(store_url=request.getfixturevalue("chroma_url"), store_dir=tmp_path / "unused", abstain_threshold=0.35)

@@ -127,6 +127,7 @@ def test_the_shipped_weights_are_checked_and_answer(tmp_path):
         Reader(broken).judge(question, [Candidate(TALKS)])
 
 
+@pytest.mark.training
 def test_the_training_script_runs_on_50_examples(tmp_path):
     out, export = tmp_path / "train", tmp_path / "export"
     done = subprocess.run(
@@ -251,6 +252,7 @@ def test_mined_negative_is_the_readers_most_relevant_wrong_sentence_of_another_p
     assert [c.text for c in added] == [paragraph.sentences[k]] and with_mined[0].labels[-1] == 0
 
 
+@pytest.mark.real
 def test_the_strong_margin_check_runs_on_held_out_questions():
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "strong_margin.py"), "--questions", "20", "--threads", "1"],

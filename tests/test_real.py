@@ -46,6 +46,7 @@ def test_questions_the_documents_do_not_answer_abstain(real_rag, question):
 def test_follow_up_question_uses_the_conversation(real_rag):
     first = real_rag.ask("Who is Boris Pistorius?")
     answer = real_rag.ask("What did he warn about?", history=[Turn(first.question, first.answer)])
+    assert not first.abstained and not answer.abstained, (first.answer, answer.answer)
     assert WARNED in [c.quote for c in answer.citations]
 
 
@@ -78,6 +79,7 @@ def test_cli_ask_json_and_stdin_mode(real_rag, capsys, monkeypatch):
     store = str(real_rag.settings.store_dir)
     assert main(["ask", "--json", "What did Pistorius warn about?", "--store", store]) == 0
     payload = json.loads(capsys.readouterr().out)
+    assert payload["abstained"] is False, payload["answer"]
     assert payload["citations"][0]["quote"] == WARNED
     assert payload["sentences"][0]["supported"] is True
     monkeypatch.setattr("sys.stdin", io.StringIO("What did Pistorius warn about?\nWho won the 2018 FIFA World Cup?\n"))

@@ -328,3 +328,20 @@ def test_citation_list_and_source_panel_show_the_section():
     assert '<div class="rag-doc-section">§ Experiments › Datasets</div>' in panel
     assert "rag-doc-section" not in ui_render.render_document(make_document(), START, END, heading="[1]")
     assert "§" not in ui_render.render_answer(make_answer(), 0, 5)
+
+
+def test_the_stylesheets_and_scripts_are_static_files_shipped_as_package_data():
+    import tomllib
+    from pathlib import Path
+
+    from rag.shells.web import page as ui_page
+
+    static = Path(ui_render.__file__).with_name("static")
+    files = sorted(p.name for p in static.iterdir())
+    assert files == ["bridge.js", "chat.css", "page.css", "panel.js"]
+    patterns = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["rag.shells.web"]
+    assert all(any((static / name).relative_to(static.parent).match(p) for p in patterns) for name in files)
+    shipped = {"bridge.js": ui_render.BRIDGE_JS, "panel.js": ui_render.PANEL_JS, "chat.css": ui_render.CSS, "page.css": ui_page.PAGE_CSS}
+    assert all(text == (static / name).read_text("utf-8") and text.strip() for name, text in shipped.items())

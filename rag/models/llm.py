@@ -9,7 +9,6 @@ OpenAI-compatible ``/v1/chat/completions`` endpoint (Ollama, vLLM, llama.cpp's s
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -166,45 +165,70 @@ def local_llm(name: str, threads: int, max_tokens: int):
 
 
 def openai_compatible_llm(url: str, model: str, max_tokens: int, timeout: float = 300.0):
-    """Any server speaking OpenAI's streaming chat completions API."""
+    """Any server speaking OpenAI's streaming chat completions API, through the ``openai`` client
+    (``$OPENAI_API_KEY`` is sent where set). Every failure, an error the server sends in the
+    middle of a stream included, is a one-line ``ModelError``."""
     StreamingLLM, CompletionResponse = _custom_llm_base()
+    from pydantic import PrivateAttr
 
     class OpenAICompatible(StreamingLLM):
         base_url: str
         timeout: float = 300.0
+        _client: Any = PrivateAttr(default=None)
+
+        def _openai(self):
+            if self._client is None:
+                try:
+                    import openai
+                except ImportError:
+                    raise ModelError("the openai package is missing; reinstall rag: pip install -e .") from None
+                root = self.base_url.rstrip("/")
+                self._client = openai.OpenAI(
+                    base_url=root if root.endswith("/v1") else root + "/v1",
+                    api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+                    timeout=openai.Timeout(self.timeout, connect=5.0),
+                    max_retries=0,
+                )
+            return self._client
 
         def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Iterator:
-            import httpx
+            import openai
 
-            endpoint = self.base_url.rstrip("/")
-            endpoint += "/chat/completions" if endpoint.endswith("/v1") else "/v1/chat/completions"
-            body = {
-                "model": self.model_name,
-                "messages": [{"role": "user", "content": prompt}],
-                "max_tokens": self.max_tokens,
-                "temperature": 0.0,
-                "stream": True,
-            }
             text = ""
             try:
-                with httpx.stream("POST", endpoint, json=body, timeout=httpx.Timeout(self.timeout, connect=5.0)) as response:
-                    if response.status_code != 200:
-                        response.read()
-                        raise ModelError(f"LLM server at {self.base_url} answered {response.status_code}: {response.text[:200]}")
-                    for line in response.iter_lines():
-                        if not line.startswith("data:"):
-                            continue
-                        data = line[5:].strip()
-                        if data == "[DONE]":
-                            break
-                        choices = json.loads(data).get("choices") or [{}]
-                        delta = (choices[0].get("delta") or {}).get("content") or ""
-                        if delta:
-                            text += delta
-                            yield CompletionResponse(text=text, delta=delta)
-            except httpx.HTTPError as exc:
+                stream = self._openai().chat.completions.create(
+                    model=self.model_name,
+                    messages=[{"role": "user", "content": prompt}],
+                    max_tokens=self.max_tokens,
+                    temperature=0.0,
+                    stream=True,
+                )
+                for chunk in stream:
+                    delta = (chunk.choices[0].delta.content or "") if chunk.choices else ""
+                    if delta:
+                        text += delta
+                        yield CompletionResponse(text=text, delta=delta)
+            except openai.APIStatusError as exc:
+                raise ModelError(
+                    f"LLM server at {self.base_url} answered {exc.status_code}: {_one_line(exc.message)}"
+                ) from None
+            except openai.APIConnectionError as exc:
+                if text:
+                    raise ModelError(
+                        f"LLM server at {self.base_url} broke off its answer ({type(exc).__name__}); ask again"
+                    ) from None
                 raise ModelError(
                     f"cannot reach the LLM server at {self.base_url} ({type(exc).__name__}); start it or fix --llm-url"
                 ) from None
+            except openai.APIError as exc:
+                raise ModelError(
+                    f"LLM server at {self.base_url} sent an error while answering: {_one_line(exc.message)}"
+                ) from None
 
     return OpenAICompatible(base_url=url, model_name=model, max_tokens=max_tokens, timeout=timeout)
+
+
+def _one_line(message: object, limit: int = 200) -> str:
+    """A server's message fit for a one-line error."""
+    flat = " ".join(str(message).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -9,16 +9,10 @@ import os
 
 from rag.ingest.formats.pdf_page import PageImage
 from rag.types import Document
+from rag.shells.web.assets import asset
 from rag.shells.web.render import MARK_ID
 
-PAGE_CSS = """
-.rag-page-body { white-space: normal; }
-.rag-page { position: relative; width: 100%; line-height: 0; border: 1px solid var(--border-color-primary); }
-.rag-page img { display: block; width: 100%; height: auto; }
-mark.rag-page-hit { position: absolute; display: block; padding: 0; border-radius: 1px;
-  background: rgba(250, 204, 21, 0.38); box-shadow: 0 0 0 1px rgba(202, 138, 4, 0.85); }
-.rag-page-quote { font-size: 0.85em; margin: 0.5em 0 0; color: var(--body-text-color-subdued); }
-"""
+PAGE_CSS = asset("page.css")
 
 
 def _e(text: object) -> str:

@@ -13,6 +13,7 @@ import html
 import os
 from collections.abc import Sequence
 
+from rag.shells.web.assets import asset
 from rag.text import normalize_space
 from rag.types import PARTIAL_PREFIX, Answer, Citation, Document, Hit, IngestReport, SourceInfo
 
@@ -299,112 +300,10 @@ def render_status(message: str, *, bad: bool = False) -> str:
     return f'<p class="{"rag-bad" if bad else "rag-ok"}">{_e(message)}</p>'
 
 
-# A document-level listener (installed once by the hidden bridge component) that turns clicks
-# on citation links anywhere in the page into the bridge's ``cite`` event, and copies an
-# answer's Markdown (kept hidden in the answer itself) when its "Copy answer" link is clicked.
-BRIDGE_JS = """
-document.addEventListener('click', (event) => {
-  const copy = event.target.closest('a.rag-copy');
-  if (copy) {
-    event.preventDefault();
-    event.stopPropagation();
-    const source = copy.closest('.rag-answer').querySelector('pre.rag-markdown');
-    navigator.clipboard.writeText(source ? source.textContent : '').then(
-      () => { copy.textContent = 'Copied'; setTimeout(() => { copy.textContent = 'Copy answer'; }, 1500); },
-      () => { copy.textContent = 'Copy failed: select the answer instead'; });
-    return;
-  }
-  const link = event.target.closest('a.rag-cite, a.rag-ev');
-  if (!link) return;
-  const match = (link.getAttribute('href') || '').match(/^#rag-(cite|ev)-(\\d+)-(\\d+)$/);
-  if (!match) return;
-  event.preventDefault();
-  event.stopPropagation();
-  trigger('cite', {kind: match[1], turn: Number(match[2]), index: Number(match[3])});
-}, true);
-"""
+# The scripts and the stylesheet live in static/: bridge.js (one document-level listener that
+# turns clicks on citation links into the bridge's ``cite`` event and copies an answer's
+# Markdown), panel.js (scrolls the source panel to the highlighted sentence), chat.css.
+BRIDGE_JS = asset("bridge.js")
+PANEL_JS = asset("panel.js")
+CSS = asset("chat.css")
 
-# Runs in the source panel: after each new document, scroll the panel's own text box so the
-# highlighted sentence sits in its upper third, and bring the panel into view if it is not.
-PANEL_JS = """
-watch('value', () => {
-  const mark = element.querySelector('#rag-hit');
-  const body = element.querySelector('.rag-doc-body');
-  if (!mark || !body) return;
-  body.scrollTop = Math.max(0, mark.offsetTop - body.clientHeight / 3);
-  const box = element.getBoundingClientRect();
-  if (box.top < 0 || box.top > window.innerHeight - 120) {
-    element.scrollIntoView({block: 'start', behavior: 'instant'});
-  }
-});
-"""
-
-CSS = """
-.rag-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0 1em; }
-.rag-header h1 { font-size: 1.25rem; margin: 0; }
-.rag-header p { margin: 0; color: var(--body-text-color-subdued); font-size: 0.9rem; }
-#rag-bridge { display: none; }
-#rag-sources * { font-family: var(--font); }
-#rag-clear, #rag-ask { white-space: nowrap; }
-.rag-question { white-space: pre-wrap; }
-.rag-answer { line-height: 1.55; }
-.rag-answer .rag-text { margin: 0 0 0.5em; }
-a.rag-cite { font-weight: 600; text-decoration: none; color: var(--color-accent); cursor: pointer;
-  padding: 0 1px; border-radius: 3px; }
-a.rag-cite:hover, a.rag-cite:focus { background: var(--color-accent-soft); text-decoration: underline; }
-.rag-mark { display: inline-block; font-size: 0.72em; font-weight: 600; line-height: 1.3; padding: 0 0.4em;
-  margin-left: 4px; border-radius: 999px; border: 1px solid currentColor; cursor: help; vertical-align: 0.1em; }
-.rag-strong { color: #15803d; background: #dcfce7; }
-.rag-partial { color: #92400e; background: #fef3c7; }
-.rag-quoted-mark, .rag-checked { color: #1e40af; background: #dbeafe; }
-.rag-short { margin: 0 0 0.35em; font-size: 1.12em; font-weight: 700; }
-.rag-short-label { font-size: 0.7em; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em;
-  color: var(--body-text-color-subdued); margin-right: 0.3em; }
-.rag-verdict-from { font-weight: 400; font-size: 0.9em; color: var(--body-text-color-subdued); }
-.rag-short-partial { font-size: 0.95em; font-weight: 600; color: var(--body-text-color-subdued); }
-.rag-partial-lead { margin: 0 0 0.2em; font-weight: 600; color: #92400e; }
-.rag-tools { margin-top: 0.3em; font-size: 0.85em; }
-a.rag-copy { color: var(--color-accent); cursor: pointer; text-decoration: none; }
-a.rag-copy:hover, a.rag-copy:focus { text-decoration: underline; }
-pre.rag-markdown { display: none; }
-mark.rag-answer-span { background: #f97316; color: #111827; font-weight: 700; border-radius: 2px; padding: 0 1px; }
-.rag-legend { display: grid; grid-template-columns: max-content 1fr; gap: 0.3em 0.6em; font-size: 0.9em; margin: 0.5em 0; }
-.rag-legend dt, .rag-legend dd { margin: 0; }
-.rag-unverified { color: #b45309; font-size: 0.8em; margin-left: 4px; cursor: help; }
-.rag-list { border-top: 1px solid var(--border-color-primary); margin-top: 0.4em; padding-top: 0.35em;
-  font-size: 0.9em; }
-.rag-list-head { font-weight: 600; color: var(--body-text-color-subdued); font-size: 0.85em;
-  text-transform: uppercase; letter-spacing: 0.03em; }
-.rag-list ol { margin: 0.2em 0 0; padding-left: 0; list-style: none; }
-.rag-list li { margin: 0.25em 0; }
-.rag-from { color: var(--body-text-color-subdued); font-style: italic; }
-.rag-quoted { color: var(--body-text-color-subdued); font-size: 0.9em; }
-a.rag-ev { color: inherit; text-decoration: none; cursor: pointer; border-radius: 3px; }
-a.rag-ev:hover, a.rag-ev:focus { background: var(--color-accent-soft); }
-.rag-note, .rag-more { color: #b45309; font-size: 0.9em; }
-.rag-abstain { font-weight: 600; margin: 0 0 0.4em; }
-.rag-pending { color: var(--body-text-color-subdued); font-style: italic; }
-.rag-error { color: #b91c1c; }
-.rag-doc { display: flex; flex-direction: column; height: calc(100vh - 235px); min-height: 380px; }
-.rag-doc-empty { color: var(--body-text-color-subdued); }
-.rag-doc-head { border-bottom: 1px solid var(--border-color-primary); padding-bottom: 0.4em; margin-bottom: 0.4em; }
-.rag-doc-kicker { font-size: 0.85em; font-weight: 600; color: var(--body-text-color); text-transform: uppercase;
-  letter-spacing: 0.03em; }
-.rag-doc-empty .rag-doc-kicker { color: var(--body-text-color-subdued); }
-.rag-doc-section { font-size: 0.9em; opacity: 0.85; margin: 0 0 0.3em; }
-.rag-doc-title { font-weight: 700; font-size: 1.05em; line-height: 1.3; margin: 0.15em 0 0.3em; }
-.rag-doc-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 0.6em; margin: 0;
-  font-size: 0.8em; color: var(--body-text-color-subdued); }
-.rag-doc-meta dt { font-weight: 600; margin: 0; }
-.rag-doc-meta dd { margin: 0; overflow-wrap: anywhere; }
-.rag-warning { color: #b45309; font-size: 0.85em; margin: 0.3em 0 0; }
-.rag-doc-head { flex: none; }
-.rag-doc-body { position: relative; flex: 1 1 auto; min-height: 0; overflow-y: auto; white-space: pre-wrap;
-  overflow-wrap: anywhere; font-size: 0.9em; line-height: 1.5; padding-right: 0.4em; }
-mark.rag-hit { background: #fde047; color: #111827; padding: 1px 0; border-radius: 2px;
-  box-shadow: 0 0 0 2px #fde047; }
-.rag-summary { margin: 0.2em 0; }
-.rag-report { margin: 0.3em 0; padding-left: 0; list-style: none; }
-.rag-ok { color: #15803d; }
-.rag-bad { color: #b91c1c; }
-"""
