@@ -110,6 +110,9 @@ def parse_comparison(question: str) -> Comparison | None:
     marks = [text.rfind(mark, 0, or_at) + len(mark) for mark in (",", ":", "--") if text.rfind(mark, 0, or_at) >= 0]
     cut = max(marks, default=-1)
     direction = _DIRECTION.search(text, 0, or_at)
+    after = [m for m in marks if direction is not None and m > direction.end()]
+    if len(after) > 1:  # the first mark after the direction word: "first, Still Kicking: Six Artistic Women or …"
+        cut = min(after)
     if cut < 0 or (direction is not None and cut <= direction.start()):
         if direction is None:
             return None

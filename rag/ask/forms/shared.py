@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, replace
 
 from rag.ask.forms.base import Reading, Tools, answers_agree, read_option
-from rag.ask.forms.lexicon import is_name, nation_spans, unquoted
+from rag.ask.forms.lexicon import base_verb, is_name, nation_spans, unquoted
 from rag.ask.rerank import gate_score
 from rag.text import leading_name
 from rag.types import Evidence
@@ -77,13 +77,13 @@ def _singular(verb: str) -> str:
     lowered = verb.lower()
     if lowered in _SINGULAR:
         return _SINGULAR[lowered]
-    if not verb.isalpha() or not verb.islower() or lowered in _MODALS or lowered.endswith(("s", "ed")):
+    if not verb.isalpha() or not verb.islower() or lowered in _MODALS or lowered.endswith(("s", "ed")) or base_verb(verb):
         return verb
     return verb + ("es" if lowered.endswith(("sh", "ch", "x", "o")) else "s")
 
 
 def _made(first: str, second: str, asked: str = "") -> Shared | None:
-    options = tuple(unquoted(o.strip(" ,")) for o in (first, second))
+    options = tuple(re.sub(r"^(the|a|an)\s+", "", unquoted(o.strip(" ,")), flags=re.IGNORECASE) for o in (first, second))
     if not all(is_name(o) for o in options) or options[0].lower() == options[1].lower():
         return None
     return Shared(options, asked)  # type: ignore[arg-type]
