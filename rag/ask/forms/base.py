@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from rag.ask.rerank import gate_score
 from rag.types import Evidence, Hit
 
 if TYPE_CHECKING:
@@ -58,8 +59,6 @@ class Reading:
 
     @property
     def confidence(self) -> float:
-        from rag.ask.rerank import gate_score
-
         return gate_score(self.lead)
 
     @property

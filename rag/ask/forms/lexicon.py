@@ -40,6 +40,22 @@ def is_name(text: str) -> bool:
     return 0 < len(tokens) <= MAX_NAME_WORDS and (tokens[0][0].isupper() or tokens[0][0].isdigit())
 
 
+def leading_name(text: str) -> tuple[str, str]:
+    """The name ``text`` begins with (capitalised words, quoted or not, and the small words a
+    name may hold in lower case between them: "Géza von Cziffra"), and the rest: "Jung Eun-ji
+    members of" -> ("Jung Eun-ji", "members of")."""
+    tokens = text.split()
+    links = words_of("name_links")
+    end = 0
+    for k, token in enumerate(tokens):
+        bare = token.strip(QUOTES) or token
+        if bare[0].isupper() or bare[0].isdigit():
+            end = k + 1
+        elif token.lower() not in links:
+            break
+    return " ".join(tokens[:end]), " ".join(tokens[end:])
+
+
 NATIONS: dict[str, str] = lists()["nations"]
 NATION_WORDS = re.compile(rf"\b({alternation('nations')})\b(?![-\s]language)", re.IGNORECASE)
 

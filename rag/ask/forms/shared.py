@@ -24,9 +24,8 @@ import re
 from dataclasses import dataclass, replace
 
 from rag.ask.forms.base import Reading, Tools, answers_agree, read_option
-from rag.ask.forms.lexicon import base_verb, is_name, nation_spans, unquoted
+from rag.ask.forms.lexicon import base_verb, is_name, leading_name, nation_spans, unquoted
 from rag.ask.rerank import gate_score
-from rag.text import leading_name
 from rag.types import Evidence
 
 # "What do E. B. White and Dan Masterson have in common?"

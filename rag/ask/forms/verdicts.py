@@ -29,9 +29,9 @@ import re
 from dataclasses import dataclass, replace
 
 from rag.ask.forms.base import Reading, Tools, answer_terms, answers_agree, read_option
-from rag.ask.forms.lexicon import NATION_WORDS, QUOTES, is_name, nations, words_of
+from rag.ask.forms.lexicon import NATION_WORDS, QUOTES, is_name, leading_name, nations, words_of
 from rag.ask.rerank import gate_score
-from rag.text import content_terms, leading_name, stem, words
+from rag.text import content_terms, stem, words
 from rag.types import Evidence
 
 _AUX = r"(?:are|were|is|was|do|did|does|have|had)"
