@@ -189,3 +189,24 @@ def test_two_talks_in_different_months_are_not_held_in_the_same_month(over):
     assert {"What month were the Berlin talks held in?", "What month were the Geneva talks held in?"} <= set(reader.asked)
     assert answer.verdict == "no" and [c.quote for c in answer.citations] == [BERLIN, GENEVA]
     assert answer.short_answer is None  # a verdict is no span of any file
+
+
+@pytest.mark.parametrize(
+    ("berlin", "geneva", "verdict"),
+    [("March", "November", "no"), ("November 2025", "23 November", "yes"), ("Sunday", "November", None)],
+)
+def test_the_same_month_is_read_from_the_months_the_short_answers_name(berlin, geneva, verdict):
+    from fakes import hit, read
+
+    sentences = {
+        "Berlin": hit(f"The Berlin talks were held on {berlin}.", "berlin", "Berlin"),
+        "Geneva": hit(f"The Geneva talks were held on {geneva}.", "geneva", "Geneva"),
+    }
+    shorts = {"Berlin": berlin, "Geneva": geneva}
+
+    def judge(asked, query, hits):
+        option = next(o for o in sentences if o in asked)
+        return [judged(sentences[option], 0.9, shorts[option])]
+
+    reading = read("Were the Berlin and Geneva talks held in the same month?", lambda q: list(sentences.values()), judge, 0.5)
+    assert (reading.verdict if reading else None) == verdict  # "Sunday" names no month: not settled

@@ -12,7 +12,8 @@ Then the verdict, only where the two sentences settle it:
   gives that option another nationality and not the one asked ("Are King Vidor and Géza von
   Cziffra both American directors?": "…was a Hungarian-Austrian film director…"). A property a
   sentence simply does not mention settles nothing: "not said" is not "no".
-- **same**: the two nationalities (any shared one: "yes"; none shared: "no"), else the two short
+- **same**: the two nationalities (any shared one: "yes"; none shared: "no"); for the same month
+  or year, the months or years the two short answers name (none named for one: unsettled), else the two short
   answers the reader found ("Jiangxi", "Jiangsu"): "yes" when one's words hold the other's
   ("New York" and "New York City"), "no" when they share no word.
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.ask.forms.base import Reading, Tools, answer_terms, answers_agree, read_option
+from rag.ask.forms.base import Reading, Tools, answer_terms, answers_agree, bridge_text, read_option
 from rag.ask.forms.lexicon import NATION_WORDS, QUOTES, is_name, leading_name, nations, words_of
 from rag.ask.rerank import gate_score
 from rag.text import content_terms, stem, words
@@ -173,11 +174,23 @@ def _verdict(asked: YesNo, a: Evidence, b: Evidence) -> str | None:
     if asked.test == "both":
         wanted_words = content_terms(asked.asked)
         return "yes" if all(_holds(e, wanted_words) for e in (a, b)) else None
+    if asked.asked.lower() in ("month", "year"):  # a time: each short answer must name one
+        times = [_times(bridge_text(e), asked.asked.lower()) for e in (a, b)]
+        if not all(times):
+            return None
+        return "yes" if times[0] & times[1] else "no"
     kind = content_terms(asked.asked)
     if answers_agree(a, b, kind):
         return "yes"
     values = [answer_terms(e, kind) for e in (a, b)]
     return "no" if all(values) and not values[0] & values[1] else None
+
+
+def _times(text: str, unit: str) -> set[str]:
+    """The months (``unit`` "month") or years ("year") ``text`` names: "23 November 2025"."""
+    if unit == "year":
+        return set(re.findall(r"\b(?:1[0-9]{3}|20[0-9]{2})\b", text))
+    return {w.lower() for w in words(text)} & words_of("months")
 
 
 def _holds(evidence: Evidence, stems: list[str]) -> bool:
