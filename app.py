@@ -1,4 +1,4 @@
-"""The web UI: a Gradio chat over ``rag.pipeline.Rag`` in which every citation opens its source.
+"""The web UI: a Gradio chat over ``rag.api.Rag`` in which every citation opens its source.
 
 A thin shell like the command line: it validates input, calls the core and formats the result
 (HTML from ``rag.shells.web.render``). Offline and private by default: binds 127.0.0.1, no share link,
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from rag.shells.web import page as ui_page, render as ui_render
 from rag.config import load_settings
 from rag.errors import ConfigError, RagError
-from rag.pipeline import Rag
+from rag.api import Rag
 from rag.shells.terminal import EXIT_OK, run_guarded, user_message
 from rag.types import IngestReport
 from rag.shells.web.chat import (  # noqa: F401  (the chat's parts, used below and by tests as app.*)

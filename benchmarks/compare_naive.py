@@ -45,7 +45,7 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
 def run_ours(corpus: list[str], questions: list[str], threads: int, out) -> None:
     import rag  # noqa: F401
     from rag.config import load_settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     with tempfile.TemporaryDirectory() as tmp:
         instance = Rag(load_settings(REPO / "rag.toml", store_dir=Path(tmp) / "store", threads=threads))

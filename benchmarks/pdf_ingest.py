@@ -36,7 +36,7 @@ def measure(paths: list[Path], threads: int) -> dict:
 
     from rag.config import load_settings
     from rag.ingest.files import find_files, load_document
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     files, _ = find_files(paths)
     started = time.perf_counter()

@@ -51,7 +51,7 @@ sys.path.insert(0, {repo!r}); sys.path.insert(0, {tests!r})
 started = time.perf_counter()
 from fakes import HashingEmbedder
 from rag.config import Settings
-from rag.pipeline import Rag
+from rag.api import Rag
 questions = json.loads(sys.argv[2])
 rag = Rag(Settings(store_dir=sys.argv[1], reranker=sys.argv[3]), embedder=HashingEmbedder())
 first = time.perf_counter()
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     from fakes import HashingEmbedder
 
     from rag.config import Settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="rag-scale-"))
     store = work / "store"

@@ -1,6 +1,6 @@
 """The harness behind ``rag eval``: ask every question of the datasets and score the answers.
 
-A shell over ``rag.pipeline.Rag``: it asks, reads the cited files back and hands plain values
+A shell over ``rag.api.Rag``: it asks, reads the cited files back and hands plain values
 to the pure functions of ``evals.metrics``. Our sets (``evals/data``) are scored on gold
 sentences (located verbatim in their files), key facts, citations and abstention; the
 verifier pairs on the answerer's support checker (``rag.ask.support``: deterministic checks, plus

@@ -134,7 +134,7 @@ def write_corpus(items: Sequence[HotpotItem], folder: Path) -> dict[str, str]:
 
 def open_store(rag, store_dir: Path):
     """A ``Rag`` over its own store folder, sharing the settings and embedder of ``rag``."""
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     settings = rag.settings.model_copy(update={"store_dir": store_dir, "store_url": None})
     return Rag(settings, embedder=rag.embedder, create_store=True)

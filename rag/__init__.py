@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _HOMES = {
-    "Rag": "rag.pipeline",
+    "Rag": "rag.api",
     "Settings": "rag.config",
     "load_settings": "rag.config",
     "RagError": "rag.errors",
@@ -47,7 +47,7 @@ _HOMES = {
 if TYPE_CHECKING:
     from rag.config import Settings, load_settings
     from rag.errors import RagError
-    from rag.pipeline import Rag
+    from rag.api import Rag
     from rag.types import Answer, AnswerSentence, Citation, Document, IngestReport, SourceInfo, Turn
 
 

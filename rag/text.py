@@ -176,21 +176,3 @@ def alias_names(text: str) -> set[str]:
 def mentions(text: str, name: str) -> bool:
     """Whether ``text`` holds ``name`` as whole words, in any case: "Bomb" is not in "Time Bombs"."""
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
-
-
-# Words a name may hold in lower case ("Géza von Cziffra", "Escape from the Dark").
-_NAME_LINKS = frozenset("of the von van de da del der di du la le y and & 's from in on for at".split())
-
-
-def leading_name(text: str) -> tuple[str, str]:
-    """The name ``text`` begins with (capitalised words, quoted or not, and the small words
-    between them), and the rest: "Jung Eun-ji members of" -> ("Jung Eun-ji", "members of")."""
-    tokens = text.split()
-    end = 0
-    for k, token in enumerate(tokens):
-        bare = token.strip("\"'“”‘’") or token
-        if bare[0].isupper() or bare[0].isdigit():
-            end = k + 1
-        elif token.lower() not in _NAME_LINKS:
-            break
-    return " ".join(tokens[:end]), " ".join(tokens[end:])

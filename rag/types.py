@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rag.ask.analysis import QuestionAnalysis
     from rag.scope import Scope
 
 
@@ -120,11 +121,6 @@ class Evidence:
     answer_span: tuple[int, int] | None = None  # the short answer inside the sentence: document offsets
     relevance: float | None = None  # the reader's probability that the sentence answers (None: not judged)
     confidence: float | None = None  # what the gate compares with its threshold (None: the score)
-    # The other sentence the answer rests on, cited before this one without a strength mark: the
-    # sentence a two-hop answer was reached through (rag.hops), or a comparison's other option (rag.compare).
-    bridge: Hit | None = None
-    # "yes" or "no" when the answer is a verdict drawn from this sentence and its bridge (rag.verdicts).
-    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,8 +213,9 @@ class Answer:
     short_answer: ShortAnswer | None = None  # the first of ``short_answers``
     short_answers: tuple[ShortAnswer, ...] = ()  # every answering span, in document order (a list's items)
     partial: bool = False  # the best evidence only comes close: the answer says so
-    verdict: str = ""  # "yes" or "no": drawn from the cited sentences together (rag.verdicts), never a quote
+    verdict: str = ""  # "yes" or "no": drawn from the cited sentences together (a form's reading), never a quote
     scope: Scope | None = None  # the documents it was asked within (None: all of them)
+    analysis: QuestionAnalysis | None = field(default=None, compare=False)  # how the question was read
 
     def to_json_text(self) -> str:
         """``to_json`` serialised exactly as ``rag ask --json`` prints it."""
@@ -258,29 +255,9 @@ class Answer:
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
-            "citations": [
-                {
-                    "label": c.label,
-                    "doc_id": c.doc_id,
-                    "path": c.path,
-                    "title": c.title,
-                    "start": c.start,
-                    "end": c.end,
-                    "quote": c.quote,
-                    "page": c.page,
-                    "section": c.section,
-                }
-                for c in self.citations
-            ],
+            "citations": [{key: getattr(c, key) for key in _CITATION_KEYS} for c in self.citations],
             "sentences": [
-                {
-                    "text": s.text,
-                    "citations": list(s.citations),
-                    "supported": s.supported,
-                    "verbatim": s.verbatim,
-                    "strength": s.strength,
-                    "score": None if s.score is None else round(s.score, 4),
-                }
+                {"text": s.text, "citations": list(s.citations), **{key: getattr(s, key) for key in _SENTENCE_KEYS}, "score": _rounded(s.score)}
                 for s in self.sentences
             ],
             "warnings": list(self.warnings),
@@ -290,7 +267,16 @@ class Answer:
             "partial": self.partial,
             "confidence": round(self.confidence, 4),
             "scope": self.scope.to_json() if self.scope is not None else [],
+            "analysis": self.analysis.to_json() if self.analysis is not None else None,
         }
+
+
+_CITATION_KEYS = ("label", "doc_id", "path", "title", "start", "end", "quote", "page", "section")
+_SENTENCE_KEYS = ("supported", "verbatim", "strength")
+
+
+def _rounded(score: float | None) -> float | None:
+    return None if score is None else round(score, 4)
 
 
 @dataclass(frozen=True)
@@ -385,18 +371,8 @@ class DocumentRecord:
 
     def info(self, missing: bool = False) -> SourceInfo:
         """The record as ``rag sources`` lists it (``missing``: none of its files exists)."""
-        return SourceInfo(
-            doc_id=self.doc_id,
-            path=self.path,
-            title=self.title,
-            source=self.source,
-            licence=self.licence,
-            sentences=self.sentences,
-            chunks=self.chunks,
-            content_hash=self.content_hash,
-            copies=self.copies,
-            missing=missing,
-        )
+        listed = ("doc_id", "path", "title", "source", "licence", "sentences", "chunks", "content_hash", "copies")
+        return SourceInfo(**{f: getattr(self, f) for f in listed}, missing=missing)
 
 
 @dataclass(frozen=True)

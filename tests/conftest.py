@@ -52,7 +52,7 @@ def fake_rag(tmp_path):
     from fakes import HashingEmbedder
 
     from rag.config import Settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     settings = Settings(store_dir=tmp_path / "store", abstain_threshold=0.35, reranker="features")
     return Rag(settings, embedder=HashingEmbedder())
@@ -62,7 +62,7 @@ def fake_rag(tmp_path):
 def real_rag(tmp_path_factory):
     """A Rag with the real model over corpus/ and ../shared/corpus (built once per session)."""
     from rag.config import load_settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     store = tmp_path_factory.mktemp("real") / "store"
     instance = Rag(load_settings(REPO / "rag.toml", store_dir=store))
@@ -77,7 +77,7 @@ def real_rag_over(tmp_path):
     """Build a Rag with the real model over small files: ``{"quell.txt": ("Mara Quell", "text")}``
     becomes a file with that title and text, ingested into a tmp store."""
     from rag.config import load_settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     def build(files: dict[str, tuple[str, str]]):
         docs = tmp_path / "docs"

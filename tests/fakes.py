@@ -73,3 +73,36 @@ def judged(h: Hit, relevance: float, short: str = "") -> Evidence:
         at = h.sentence.text.index(short)
         span = (h.sentence.start + at, h.sentence.start + at + len(short))
     return Evidence(h, relevance, span, relevance)
+
+
+def read(question: str, retrieve, judge, gate: float = 0.5, evidence=(), **tools):
+    """The reading the first form that applies to ``question`` gives with these stand-ins
+    (``judge(asked, query, hits)``), or None; every form on, the bridge form only with
+    ``bridges`` in ``tools``."""
+    from types import SimpleNamespace
+
+    from rag.ask.analysis import analyse
+    from rag.ask.forms import FORMS
+    from rag.ask.forms.base import Tools
+
+    settings = SimpleNamespace(comparisons=True, verdicts=True, in_common=True, bridges=tools.get("bridges", 0))
+    analysis = analyse(question)
+    kit = Tools(retrieve=retrieve, judge=judge, gate=gate, evidence=tuple(evidence), query=question, narrow=lambda a, q, h: list(h), **tools)
+    for form in FORMS:
+        plan = form.plan(analysis, settings)
+        reading = form.read(plan, analysis, kit) if plan is not None else None
+        if reading is not None:
+            return reading
+    return None
+
+
+def follow(question: str, evidence, retrieve, judge, threshold: float, bridges: int, in_kind: bool = False, **tools):
+    """``rag.ask.forms.hops.follow_bridges`` over these stand-ins (the reader sees every hit)."""
+    from rag.ask.forms.base import Tools
+    from rag.ask.forms.hops import follow_bridges
+
+    kit = Tools(
+        retrieve=retrieve, judge=judge, gate=0.5, evidence=tuple(evidence), query=question, narrow=lambda a, q, h: list(h),
+        bridge_threshold=threshold, bridges=bridges, **tools,
+    )
+    return follow_bridges(question, kit, in_kind=in_kind)

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 import app  # noqa: E402  (app.py lives at the repo root)
 from rag.config import Settings  # noqa: E402
 from rag.errors import ConfigError, RagError  # noqa: E402
-from rag.pipeline import Rag  # noqa: E402
+from rag.api import Rag  # noqa: E402
 from rag.types import IngestReport  # noqa: E402
 from rag.ingest.uploads import safe_name, upload_folder  # noqa: E402
 

@@ -15,7 +15,7 @@ from fakes import TREATY, HashingEmbedder
 
 from rag.shells.cli import main
 from rag.config import Settings
-from rag.pipeline import Rag
+from rag.api import Rag
 
 INJECTED = (
     "Title: Memo\n-----\n"

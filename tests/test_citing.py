@@ -1,6 +1,5 @@
 """Strength marks: a cited sentence is strong only when the reader singles it out."""
 
-from dataclasses import replace
 
 from fakes import hit, judged
 from rag.ask.citing import cite, with_strength
@@ -39,9 +38,9 @@ def test_the_rival_counts_when_it_is_cited_too_and_for_each_sentence():
 
 
 def test_a_bridge_is_no_rival_and_earns_no_mark():
-    chain = replace(judged(TWENTY, 0.97), bridge=TEN)
-    evidence = [chain, judged(TEN, 0.96), judged(SIGNED, 0.3)]
-    answer = with_strength(answer_citing(TEN, TWENTY), evidence, strong=0.95, margin=0.05)
+    evidence = [judged(TWENTY, 0.97), judged(TEN, 0.96), judged(SIGNED, 0.3)]
+    unmarked = {TEN.sentence.sentence_id}  # the sentence a reading rests on
+    answer = with_strength(answer_citing(TEN, TWENTY), evidence, strong=0.95, margin=0.05, unmarked=unmarked)
     assert [s.strength for s in answer.sentences] == ["", "strong"] and not answer.partial
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import hit, judged
+from fakes import hit, judged, read
 
-from rag.ask.forms.compare import compare, parse_comparison
-from rag.ask.forms.hops import bridge_text
+from rag.ask.forms.base import bridge_text
+from rag.ask.forms.compare import parse_comparison
 
 JAYNE = "Erika Jayne (born July 10, 1971) is an American singer."
 SILVA = "Marco Da Silva (born 1977) is a dancer who first performed in 1971."
@@ -21,9 +21,9 @@ SILVA = "Marco Da Silva (born 1977) is a dancer who first performed in 1971."
     [
         ("Who was born first, Erika Jayne or Marco Da Silva?", ("Erika Jayne", "Marco Da Silva"), True, "When was Erika Jayne born?"),
         ("who is younger Ulrich Walter or  Luca Parmitano?", ("Ulrich Walter", "Luca Parmitano"), False, "When was Ulrich Walter born?"),
-        ("Which film was released more recently, Make Mine Music or Old Dogs?", ("Make Mine Music", "Old Dogs"), False, "When film was released Make Mine Music?"),
-        ("Which case came first: Craig v. Boren or United States v. Paramount Pictures, Inc.?", ("Craig v. Boren", "United States v. Paramount Pictures, Inc"), True, "When case came Craig v. Boren?"),
-        ("Which of these battles occurred earlier--the Battle of Peleliu or the Battle of Belleau Wood?", ("Battle of Peleliu", "Battle of Belleau Wood"), True, "When of these battles occurred Battle of Peleliu?"),
+        ("Which film was released more recently, Make Mine Music or Old Dogs?", ("Make Mine Music", "Old Dogs"), False, "When was Make Mine Music released?"),
+        ("Which case came first: Craig v. Boren or United States v. Paramount Pictures, Inc.?", ("Craig v. Boren", "United States v. Paramount Pictures, Inc"), True, "When did Craig v. Boren come?"),
+        ("Which of these battles occurred earlier--the Battle of Peleliu or the Battle of Belleau Wood?", ("Battle of Peleliu", "Battle of Belleau Wood"), True, "When did Battle of Peleliu occur?"),
         ("Which magazine is older, Gallery or Dime Magazine?", ("Gallery", "Dime Magazine"), True, "When was Gallery founded or released?"),
     ],
 )
@@ -75,16 +75,16 @@ def test_a_choice_goes_to_the_option_the_reader_is_surer_of_by_a_margin(king, he
     sentences = {"Mark King": hit(KING, "king", "Mark King"), "Nick Hexum": hit(HEXUM, "hexum", "Nick Hexum")}
     relevance = {"Mark King": king, "Nick Hexum": hexum}
 
-    def rerank(question, hits):
+    def rerank(question, query, hits):
         option = next(o for o in sentences if o in question)
         return [judged(sentences[option], relevance[option])]
 
-    evidence = compare("Which singer is American, Mark King or Nick Hexum?", lambda q: list(sentences.values()), rerank, 0.5)
+    reading = read("Which singer is American, Mark King or Nick Hexum?", lambda q: list(sentences.values()), rerank, 0.5)
     if chosen is None:
-        assert evidence == []
+        assert reading is None
     else:  # the name's last word where the sentence does not spell the whole name
-        assert bridge_text(evidence[0]) == chosen and evidence[0].bridge == sentences["Mark King"]
-        assert evidence[0].confidence == hexum
+        assert bridge_text(reading.lead) == chosen and reading.rests_on[0].hit == sentences["Mark King"]
+        assert reading.confidence == hexum and reading.form == "comparison" and reading.verdict is None
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def _stand_ins(years: dict[str, str], relevance: float = 0.9):
     def retrieve(question):
         return list(sentences.values())
 
-    def rerank(question, hits):
+    def rerank(question, query, hits):
         asked.append(question)
         option = next(o for o in sentences if o in question)
         return [judged(sentences[option], relevance, years[option])] + [judged(h, 0.2) for h in hits if h is not sentences[option]]
@@ -134,22 +134,22 @@ def test_the_option_with_more_leads():
     xan, ehr = hit("Xanthoceras is a genus with a single species.", "xan", "Xanthoceras"), hit("Ehretia has about 66 species.", "ehr", "Ehretia")
     counts = {"Xanthoceras": judged(xan, 0.9, "a single species"), "Ehretia": judged(ehr, 0.9, "about 66 species")}
 
-    def rerank(question, hits):
+    def rerank(question, query, hits):
         return [next(e for o, e in counts.items() if o in question)]
 
-    evidence = compare("Which genus has more species, Xanthoceras or Ehretia?", lambda q: [xan, ehr], rerank, 0.5)
-    assert bridge_text(evidence[0]) == "Ehretia" and evidence[0].bridge == xan
+    reading = read("Which genus has more species, Xanthoceras or Ehretia?", lambda q: [xan, ehr], rerank, 0.5)
+    assert bridge_text(reading.lead) == "Ehretia" and reading.rests_on[0].hit == xan
 
 
 def test_the_earlier_option_leads_with_its_name_as_the_short_answer_and_the_other_sentence_beside_it():
     sentences, asked, retrieve, rerank = _stand_ins({"Erika Jayne": "July 10, 1971", "Marco Da Silva": "1977"})
-    evidence = compare("Who was born first, Erika Jayne or Marco Da Silva?", retrieve, rerank, threshold=0.5)
+    reading = read("Who was born first, Erika Jayne or Marco Da Silva?", retrieve, rerank, 0.5)
     assert asked == ["When was Erika Jayne born?", "When was Marco Da Silva born?"]
-    lead, other = evidence
+    lead, other = reading.evidence
     assert lead.hit == sentences["Erika Jayne"] and bridge_text(lead) == "Erika Jayne"
-    assert lead.bridge == sentences["Marco Da Silva"] and other.hit == sentences["Marco Da Silva"]
-    later = compare("Who was born more recently, Erika Jayne or Marco Da Silva?", retrieve, rerank, threshold=0.5)
-    assert bridge_text(later[0]) == "Marco Da Silva"
+    assert other.hit == sentences["Marco Da Silva"] and reading.cited == [sentences["Marco Da Silva"], sentences["Erika Jayne"]]
+    later = read("Who was born more recently, Erika Jayne or Marco Da Silva?", retrieve, rerank, 0.5)
+    assert bridge_text(later.lead) == "Marco Da Silva"
 
 
 @pytest.mark.parametrize(
@@ -162,12 +162,12 @@ def test_the_earlier_option_leads_with_its_name_as_the_short_answer_and_the_othe
 )
 def test_without_a_year_for_each_option_over_the_threshold_nothing_is_compared(years, relevance):
     _, _, retrieve, rerank = _stand_ins(years, relevance)
-    assert compare("Who was born first, Erika Jayne or Marco Da Silva?", retrieve, rerank, threshold=0.5) == []
+    assert read("Who was born first, Erika Jayne or Marco Da Silva?", retrieve, rerank, 0.5) is None
 
 
 @pytest.mark.real
 def test_the_real_reader_answers_which_came_first_citing_both_sentences(real_rag_over):
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     exies = "The Exies were an American rock band from Los Angeles, California, formed in 1997."
     diablo = "Circus Diablo is an American rock band, formed in early 2006 by Billy Morrison."

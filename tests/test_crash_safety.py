@@ -21,7 +21,7 @@ import pytest
 from fakes import HashingEmbedder
 
 from rag.config import Settings
-from rag.pipeline import Rag
+from rag.api import Rag
 
 pytestmark = pytest.mark.crash
 
@@ -36,7 +36,7 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from fakes import HashingEmbedder
     from rag.config import Settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     store, folder, pause_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
     lock = threading.Lock()

@@ -52,7 +52,7 @@ def test_eval_input_errors_are_one_line_and_exit_2(tmp_path, capsys, arguments, 
 @pytest.fixture(scope="session")
 def seed_store(tmp_path_factory):
     """A real store holding only the seed article (a few seconds to build)."""
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     store = tmp_path_factory.mktemp("eval") / "store"
     assert Rag.open(store=store).ingest([REPO / "corpus"]).documents == 1

@@ -4,7 +4,7 @@ import pytest
 
 from rag.ask.generate import LLMAnswerer, build_prompt, count_prompt_tokens, parse_answer
 from rag.models.llm import _custom_llm_base
-from rag.pipeline import Rag
+from rag.api import Rag
 from rag.ask.support import JudgedSupportChecker
 
 TEXT = (

@@ -7,16 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import hit, judged
+from fakes import follow, hit, judged
 
-from rag.ask.answering import ExtractiveAnswerer
-from rag.ask.forms.hops import (
-    answers_in_kind,
-    bridge_text,
-    follow_bridges,
-    hop_question,
-    names_something,
-)
+from rag.ask.forms.base import bridge_text
+from rag.ask.forms.hops import answers_in_kind, hop_question, names_something
 from rag.text import asks_for_number
 
 NOVEL = "Her first novel was published by Two Dollar Radio in 2010."
@@ -41,24 +35,20 @@ def test_a_chain_that_clears_the_threshold_leads_with_its_bridge():
         return [novel, based] if query.startswith("Two Dollar Radio") else [other]
 
     def rerank(asked, query, hits):
-        assert asked is None  # under the gate the reader reads the question as asked
+        assert asked == "Where is the publisher based?"  # under the gate the reader reads the question as asked
         seen.extend((h.sentence.text, h.context) for h in hits)
         found = [judged(h, 0.9, "Columbus, Ohio") if h.sentence.text == BASED else judged(h, 0.1) for h in hits]
         return sorted(found, key=lambda e: -e.score)
 
-    evidence = follow_bridges("Where is the publisher based?", first_hop, retrieve, rerank, threshold=0.8, bridges=2)
+    reading = follow("Where is the publisher based?", first_hop, retrieve, rerank, threshold=0.8, bridges=2)
 
     assert queries == ["Two Dollar Radio Where is the publisher based?"]  # "1981" names nothing to follow
     # The bridge sentence itself is not judged again; each new sentence is judged with the bridge as its context.
     assert (BASED, NOVEL) in seen and (NOVEL, NOVEL) not in seen
-    answer, bridge, rest = evidence
-    assert answer.hit == based and answer.bridge == novel  # the stored hit, its own context kept
-    assert bridge_text(answer) == "Columbus, Ohio"
-    assert bridge.hit == novel and rest.hit == other
-
-    draft = ExtractiveAnswerer(floor=0.65).compose("Where is the publisher based?", evidence)
-    assert [s.text for s in draft.sentences] == [NOVEL, BASED]
-    assert [s.cited for s in draft.sentences] == [(novel,), (based,)]
+    answer, bridge = reading.evidence
+    assert answer.hit == based and bridge.hit == novel  # the stored hit, its own context kept
+    assert bridge_text(answer) == "Columbus, Ohio" and reading.short == answer.answer_span
+    assert reading.cited == [novel, based]  # an extractive answer quotes the bridge, then what it leads to
 
 
 def test_a_short_answer_the_query_names_or_one_already_followed_is_not_followed_again():
@@ -70,7 +60,7 @@ def test_a_short_answer_the_query_names_or_one_already_followed_is_not_followed_
         queries.append(query)
         return [hit(BASED, "radio")]
 
-    follow_bridges("Where is Mara Quell's publisher?", first_hop, retrieve, lambda asked, q, hits: [judged(h, 0.1) for h in hits], 0.8, 5)
+    follow("Where is Mara Quell's publisher?", first_hop, retrieve, lambda asked, q, hits: [judged(h, 0.1) for h in hits], 0.8, 5)
     assert queries == ["Two Dollar Radio Where is Mara Quell's publisher?"]
 
 
@@ -82,8 +72,7 @@ def test_without_a_chain_over_the_threshold_the_evidence_stands(relevance):
     def rerank(asked, query, hits):
         return [judged(h, relevance or 0.0) for h in hits]
 
-    evidence = follow_bridges("Where?", first_hop, lambda q: [based], rerank, threshold=0.8, bridges=5)
-    assert evidence == first_hop
+    assert follow("Where?", first_hop, lambda q: [based], rerank, threshold=0.8, bridges=5) is None
 
 
 @pytest.mark.parametrize(
@@ -156,14 +145,15 @@ def test_a_date_is_not_followed_as_a_bridge():
         queries.append(query)
         return [hit(BASED, "radio", start=100)]
 
-    follow_bridges("In what year was Eric Obenauf born?", [judged(founded, 0.3, "2005")], retrieve, lambda a, q, h: [], 0.8, 5)
+    follow("In what year was Eric Obenauf born?", [judged(founded, 0.3, "2005")], retrieve, lambda a, q, h: [], 0.8, 5)
     assert queries == []
 
 
 def test_the_hop_question_keeps_what_the_bridge_leaves_unsaid_and_names_the_bridge():
     bridge = judged(hit("She resigned to become a lobbyist for Boston Beer Company.", "kar", title="Kathi-Anne Reinstein"), 0.9, "Boston Beer Company")
     asked = "When was the company founded for which Kathi-Anne Reinstein resigned to be a lobbyist?"
-    assert hop_question(asked, bridge) == "When was the founded which be Boston Beer Company"
+    hop = hop_question(asked, bridge)  # a retrieval query for the second hop, not a question shown to anyone
+    assert "founded" in hop and "Reinstein" not in hop and "lobbyist" not in hop and hop.endswith("Boston Beer Company")
 
 
 def test_an_answer_not_of_the_kind_asked_is_followed_with_the_hop_question_and_a_chain_must_be_in_kind():
@@ -180,9 +170,9 @@ def test_an_answer_not_of_the_kind_asked_is_followed_with_the_hop_question_and_a
         # The out-of-kind sentence is judged best; it cannot lead a chain that must hold a number.
         return [judged(brewed, 0.99, "Samuel Adams"), judged(founded, 0.9, "1984")]
 
-    evidence = follow_bridges(asked, first_hop, lambda q: [resigned, founded, brewed], rerank, 0.8, 5, in_kind=True)
-    assert calls == [("When was the founded which be Boston Beer Company",) * 2]
-    assert evidence[0].hit == founded and evidence[0].bridge == resigned and bridge_text(evidence[0]) == "1984"
+    reading = follow(asked, first_hop, lambda q: [resigned, founded, brewed], rerank, 0.8, 5, in_kind=True)
+    assert calls == [(hop_question(asked, first_hop[0]),) * 2]
+    assert reading.lead.hit == founded and reading.rests_on[0].hit == resigned and bridge_text(reading.lead) == "1984"
 
 
 QUELL = f"Mara Quell is an American author born in 1979 in Portland. {NOVEL} It was selected as one of the best books of the year."
@@ -194,7 +184,7 @@ def radio(founded: str) -> str:
 
 @pytest.mark.real
 def test_the_real_reader_follows_a_bridge_and_cites_both_sentences(real_rag_over):
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     rag = real_rag_over({"quell.txt": ("Mara Quell", QUELL), "radio.txt": ("Two Dollar Radio", radio(""))})
     settings = rag.settings
@@ -213,7 +203,7 @@ def test_the_real_reader_follows_a_bridge_and_cites_both_sentences(real_rag_over
 
 @pytest.mark.real
 def test_the_real_reader_follows_an_answer_that_is_not_the_year_asked_for(real_rag_over):
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     resigned = "She resigned to become a lobbyist for Boston Beer Company."
     founded = "The Boston Beer Company is a brewer founded in 1984."
@@ -239,7 +229,7 @@ def test_a_second_hop_hands_the_reader_only_the_feature_scorers_best_bridge_k(tm
     from fakes import HashingEmbedder
 
     from rag.config import Settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -302,7 +292,7 @@ def test_a_place_question_is_not_answered_in_kind_by_a_document_that_is_no_such_
 
 @pytest.mark.real
 def test_the_real_reader_follows_a_university_to_its_city(real_rag_over):
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     hall = "Toad Hall is a residential hall in Australian National University, it was opened in 1974."
     anu = "The Australian National University (ANU) is a national research university located in Canberra, the capital of Australia."

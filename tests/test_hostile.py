@@ -264,7 +264,7 @@ def test_a_document_that_fails_to_embed_is_skipped_and_its_batch_stays(tmp_path)
     from fakes import TALKS, TREATY
 
     from rag.config import Settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     docs = tmp_path / "docs"
     docs.mkdir()

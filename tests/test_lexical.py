@@ -12,7 +12,7 @@ from fakes import TALKS, TREATY, HashingEmbedder
 from rag.config import Settings
 from rag.ingest.files import load_document
 from rag.store.lexical import LexicalIndex, NewDocument, RecordTable, window_terms
-from rag.pipeline import Rag
+from rag.api import Rag
 from rag.ingest.sentences import split_sentences
 from rag.text import content_terms
 from rag.types import DocumentRecord

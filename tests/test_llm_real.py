@@ -11,7 +11,7 @@ import pytest
 
 from rag.config import Settings
 from rag.models.llm import model_file
-from rag.pipeline import Rag
+from rag.api import Rag
 
 pytestmark = [pytest.mark.real, pytest.mark.llm]
 

@@ -12,7 +12,7 @@ from chroma_server import chroma_server, chroma_url, free_port  # noqa: F401  (f
 from fakes import TALKS, TREATY, HashingEmbedder
 
 from rag.config import Settings
-from rag.pipeline import Rag
+from rag.api import Rag
 
 PISTORIUS = "What did Pistorius warn about?"
 TREATY_SIGNED = "When was the treaty signed in Washington?"

@@ -70,7 +70,7 @@ def test_answer_cites_exact_offsets_and_verifies(fake_rag, folder):
     assert "4 April 1949" in answer.answer
     payload = answer.to_json()
     assert set(payload) == {
-        "question", "answer", "abstained", "citations", "sentences", "warnings", "short_answer", "short_answers", "verdict", "partial", "confidence", "scope"
+        "question", "answer", "abstained", "citations", "sentences", "warnings", "short_answer", "short_answers", "verdict", "partial", "confidence", "scope", "analysis"
     }
     assert set(payload["citations"][0]) == {"label", "doc_id", "path", "title", "start", "end", "quote", "page", "section"}
 
@@ -115,7 +115,7 @@ def test_asking_an_empty_store_says_to_ingest(fake_rag):
 def test_an_embedding_model_that_is_not_there_is_named(tmp_path):
     from rag.config import Settings
     from rag.errors import ModelError
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     rag = Rag(Settings(store_dir=tmp_path / "store", embedding_model=str(tmp_path / "no-model")))
     with pytest.raises(ModelError, match="neither all-MiniLM-L6-v2 nor a folder holding a sentence-transformers model"):

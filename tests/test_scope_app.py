@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT))
 
 import app  # noqa: E402  (app.py lives at the repo root)
 from rag.config import Settings  # noqa: E402
-from rag.pipeline import Rag  # noqa: E402
+from rag.api import Rag  # noqa: E402
 from rag.shells.web.chat import ask_turn, document_choices  # noqa: E402
 
 NORTH = "Title: Northern Council Report\n-----\nThe council meets every Tuesday in Brussels.\nIts chair is Mara Quell.\n"

@@ -21,7 +21,7 @@ QUESTIONS = (
 def test_qasper_paper_headings_never_cited(tmp_path):
     from rag.config import load_settings
     from rag.ingest.files import load_document
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     headings = {h.text for h in load_document(PAPER, 2**24).headings}
     assert {"Datasets", "Evaluation measures", "The Friedman-Nemenyi test"} <= headings

@@ -145,7 +145,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from fakes import HashingEmbedder
 from rag.config import Settings
-from rag.pipeline import Rag
+from rag.api import Rag
 
 url, folder = sys.argv[1], sys.argv[2]
 rag = Rag(Settings(store_url=url), embedder=HashingEmbedder())
@@ -161,7 +161,7 @@ def test_asks_during_an_ingest_by_another_process_cite_verbatim(workdir, chroma_
     import sys
     from concurrent.futures import ThreadPoolExecutor
 
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     docs = workdir / "docs"
     settings = Settings(store_url=chroma_url, abstain_threshold=0.35)
@@ -239,7 +239,7 @@ def test_server_that_stops_answering_mid_session_fails_the_call_not_the_process(
     from chroma_server import ChromaServer
 
     from rag.errors import StoreError
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     server = ChromaServer(tmp_path / "frozen-db").start()
     try:

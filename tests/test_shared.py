@@ -1,4 +1,4 @@
-"""What two things share (rag.shared): which questions ask it, what the reader is asked about
+"""What two things share (rag.ask.forms.shared): which questions ask it, what the reader is asked about
 each option, when two answers agree, and the short answer's exact offsets. Hermetic:
 retrieval and the reader are stand-ins; the real reader is in the last test."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import hit, judged
+from fakes import hit, judged, read
 
-from rag.ask.forms.hops import bridge_text
-from rag.ask.forms.shared import parse_shared, shared
+from rag.ask.forms.base import bridge_text
+from rag.ask.forms.shared import parse_shared
 from rag.types import Evidence
 
 
@@ -19,7 +19,7 @@ from rag.types import Evidence
     [
         ("Both Never Cry Wolf and Big Hero 6 films were released by what label?", ("Never Cry Wolf", "Big Hero 6"), "Never Cry Wolf films were released by what label?"),
         ("What do E. B. White and Dan Masterson have in common?", ("E. B. White", "Dan Masterson"), "What nationality is E. B. White?"),
-        ("Both Ed Roland and Adam Duritz perform which role in their bands?", ("Ed Roland", "Adam Duritz"), "Ed Roland perform which role in their bands?"),
+        ("Both Ed Roland and Adam Duritz perform which role in their bands?", ("Ed Roland", "Adam Duritz"), "Ed Roland performs which role in their bands?"),
     ],
 )
 def test_a_question_about_what_two_things_share_gives_its_options_and_a_question_for_each(question, options, asked_first):
@@ -51,7 +51,7 @@ HERO = hit("Big Hero 6 is a 2014 film produced by Walt Disney Animation Studios 
 def _rerank(answers: dict[str, list[Evidence]]):
     asked = []
 
-    def rerank(question, hits):
+    def rerank(question, query, hits):
         asked.append(question)
         return next(e for option, e in answers.items() if question.startswith(option))
 
@@ -65,11 +65,11 @@ def test_the_agreeing_answers_lead_even_below_each_options_best_sentence():
     }
     asked, rerank = _rerank(answers)
     question = "Both Never Cry Wolf and Big Hero 6 films were released by what label?"
-    evidence = shared(question, lambda q: [WOLF, COMICS, HERO], rerank, threshold=0.5)
+    reading = read(question, lambda q: [WOLF, COMICS, HERO], rerank, 0.5)
     assert asked == ["Never Cry Wolf films were released by what label?", "Big Hero 6 films were released by what label?"]
-    lead, other = evidence
-    assert lead.hit == HERO and bridge_text(lead) == "Walt Disney Pictures" and lead.bridge == WOLF and other.hit == WOLF
-    assert lead.confidence == 0.67  # the weaker of the two sentences
+    lead, other = reading.evidence
+    assert lead.hit == HERO and bridge_text(lead) == "Walt Disney Pictures" and other.hit == WOLF
+    assert reading.confidence == 0.67 and reading.form == "shared"  # the weaker of the two sentences
 
 
 @pytest.mark.parametrize("threshold", [0.7, 0.9])  # the agreeing sentence under the gate; the first option under it
@@ -80,7 +80,7 @@ def test_answers_that_differ_or_sentences_under_the_gate_settle_nothing(threshol
     }
     _, rerank = _rerank(answers)
     question = "Both Never Cry Wolf and Big Hero 6 films were released by what label?"
-    assert shared(question, lambda q: [WOLF, COMICS, HERO], rerank, threshold) == []
+    assert read(question, lambda q: [WOLF, COMICS, HERO], rerank, threshold) is None
 
 
 def test_what_two_people_have_in_common_is_the_nationality_both_sentences_give():
@@ -90,17 +90,16 @@ def test_what_two_people_have_in_common_is_the_nationality_both_sentences_give()
     for other, common in ((masterson, "American"), (welsh, None)):
         answers = {"What nationality is E. B. White": [judged(white, 0.9, "American")], "What nationality is Dan Masterson": [judged(other, 0.9)]}
         _, rerank = _rerank(answers)
-        evidence = shared("What do E. B. White and Dan Masterson have in common?", lambda q: [white, other], rerank, 0.5)
+        reading = read("What do E. B. White and Dan Masterson have in common?", lambda q: [white, other], rerank, 0.5)
         if common is None:
-            assert evidence == []
+            assert reading is None
         else:
-            lead = evidence[0]
-            assert lead.hit == other and bridge_text(lead) == common and lead.bridge == white
+            assert reading.lead.hit == other and bridge_text(reading.lead) == common and reading.rests_on[0].hit == white
 
 
 @pytest.mark.real
 def test_the_real_reader_answers_what_two_things_share_citing_both(real_rag_over):
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     white = 'Elwyn Brooks "E. B." White was an American writer.'
     masterson = "Dan Masterson is an American poet born in Buffalo, New York."

@@ -18,7 +18,7 @@ from fakes import TALKS, TREATY, HashingEmbedder
 from rag.shells.cli import main
 from rag.config import Settings
 from rag.errors import StoreError
-from rag.pipeline import Rag
+from rag.api import Rag
 
 TESTS = Path(__file__).resolve().parent
 
@@ -29,7 +29,7 @@ CHILD = textwrap.dedent(
     from fakes import HashingEmbedder
     from rag.config import Settings
     from rag.errors import StoreError
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     store, mode, folder = sys.argv[1], sys.argv[2], sys.argv[3]
     rag = Rag(Settings(store_dir=store), embedder=HashingEmbedder())

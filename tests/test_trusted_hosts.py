@@ -10,7 +10,7 @@ from fakes import HashingEmbedder
 
 import app
 from rag.config import Settings
-from rag.pipeline import Rag
+from rag.api import Rag
 from rag.shells.web.trusted_hosts import allowed_hosts, host_name
 
 

@@ -1,4 +1,4 @@
-"""Yes-or-no questions about two things (rag.verdicts): which questions are such, what the reader
+"""Yes-or-no questions about two things (rag.ask.forms.verdicts): which questions are such, what the reader
 is asked about each option, when the two sentences settle "yes" or "no", and how every shell
 shows a verdict. Hermetic: retrieval and the reader are stand-ins; the real reader is in the
 last test."""
@@ -9,12 +9,13 @@ import json
 from dataclasses import replace
 
 import pytest
-from fakes import hit, judged
+from fakes import hit, judged, read
 
 from rag.ask.citing import with_verdict
-from rag.ask.forms.nationality import nations
+from rag.ask.forms.base import Reading
+from rag.ask.forms.lexicon import nations
+from rag.ask.forms.verdicts import parse_yes_no
 from rag.types import Answer, AnswerSentence, Citation, Evidence
-from rag.ask.forms.verdicts import decide, parse_yes_no
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_nationality_words_name_nations_and_a_language_is_no_nationality():
 def _stand_ins(sentences: dict[str, Evidence]):
     asked = []
 
-    def rerank(question, hits):
+    def rerank(question, query, hits):
         asked.append(question)
         return [next(e for option, e in sentences.items() if option in question)]
 
@@ -102,14 +103,13 @@ def test_the_two_sentences_settle_yes_or_no_or_nothing(question, first, second, 
     parsed = parse_yes_no(question)
     options = dict(zip(parsed.options, (judged(first, 0.9), judged(second, 0.9))))
     asked, retrieve, rerank = _stand_ins(options)
-    evidence = decide(question, retrieve, rerank, threshold=0.5)
+    reading = read(question, retrieve, rerank, 0.5)
     assert asked == [parsed.question_for(o) for o in parsed.options]
     if verdict is None:
-        assert evidence == []
+        assert reading is None
         return
-    lead, other = evidence
-    assert lead.verdict == verdict and lead.answer_span is None  # a verdict is no span of any file
-    assert lead.hit == second and lead.bridge == first and other.hit == first  # cited in the question's order
+    assert reading.verdict == verdict and reading.short is None  # a verdict is no span of any file
+    assert reading.lead.hit == second and reading.cited == [first, second]  # cited in the question's order
 
 
 @pytest.mark.parametrize(
@@ -128,14 +128,14 @@ def test_the_same_place_is_read_from_the_short_answers(first, second, verdict):
     jingdezhen = hit(f"Jingdezhen is a city in {second}.", "jingdezhen", "Jingdezhen")
     options = {"Nantong": judged(nantong, 0.9, first), "Jingdezhen": judged(jingdezhen, 0.9, second)}
     _, retrieve, rerank = _stand_ins(options)
-    evidence = decide("Are Nantong and Jingdezhen situated in the same province?", retrieve, rerank, 0.5)
-    assert (evidence[0].verdict if evidence else None) == verdict
+    reading = read("Are Nantong and Jingdezhen situated in the same province?", retrieve, rerank, 0.5)
+    assert (reading.verdict if reading else None) == verdict
 
 
 def test_an_option_whose_sentence_is_under_the_gate_settles_nothing():
     options = {"Christopher Nolan": judged(NOLAN, 0.9), "Sathish Kalathil": judged(KALATHIL, 0.3)}
     _, retrieve, rerank = _stand_ins(options)
-    assert decide("Are Christopher Nolan and Sathish Kalathil both film directors?", retrieve, rerank, 0.5) == []
+    assert read("Are Christopher Nolan and Sathish Kalathil both film directors?", retrieve, rerank, 0.5) is None
 
 
 def test_a_sentence_that_does_not_name_the_option_is_not_its_evidence():
@@ -143,12 +143,11 @@ def test_a_sentence_that_does_not_name_the_option_is_not_its_evidence():
     options = {"Christopher Nolan": judged(NOLAN, 0.9), "Sathish Kalathil": judged(other, 0.9)}
     _, _, rerank = _stand_ins(options)
     # Only a sentence about someone else is retrieved for Sathish Kalathil: no verdict.
-    evidence = decide("Are Christopher Nolan and Sathish Kalathil both film directors?", lambda q: [NOLAN], rerank, 0.5)
-    assert evidence == []
+    assert read("Are Christopher Nolan and Sathish Kalathil both film directors?", lambda q: [NOLAN], rerank, 0.5) is None
 
 
-def _answer(partial: bool = False, verified: bool = True) -> tuple[Answer, Evidence]:
-    lead = Evidence(KALATHIL, 0.9, None, 0.9, bridge=NOLAN, verdict="yes")
+def _answer(partial: bool = False, verified: bool = True) -> tuple[Answer, Reading]:
+    lead = Reading("verdict", Evidence(KALATHIL, 0.9, None, 0.9), (Evidence(NOLAN, 0.9, None, 0.9),), "yes")
     citations = tuple(
         Citation(n, h.sentence.sentence_id, h.sentence.doc_id, h.path, h.title, h.sentence.start, h.sentence.end, h.sentence.text, verified)
         for n, h in ((1, NOLAN), (2, KALATHIL))
@@ -189,7 +188,7 @@ def test_a_partial_verdict_says_it_is_the_closest_and_an_unverified_one_is_not_g
 
 @pytest.mark.real
 def test_the_real_reader_answers_yes_or_no_citing_both_sentences(real_rag_over):
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     vidor = "King Wallis Vidor was an American film director, film producer, and screenwriter."
     cziffra = "Géza von Cziffra was a Hungarian-Austrian film director and screenwriter."

@@ -27,8 +27,7 @@ class Answerer(Protocol):
 class ExtractiveAnswerer:
     """Answers with the best source sentences themselves, each citing itself.
 
-    A two-hop answer (``rag.ask.forms.hops``) is its bridge sentence and its answer sentence. Otherwise
-    the best sentence always; further ones (up to ``max_sentences``) only when they score at
+    The best sentence always; further ones (up to ``max_sentences``) only when they score at
     least ``floor`` and within ``margin`` of the best, and add a question term that neither
     the answer nor the best sentence's context covers.
     """
@@ -42,8 +41,6 @@ class ExtractiveAnswerer:
 
     def compose(self, question: str, evidence: Sequence[Evidence], on_token: OnToken | None = None) -> Draft:
         best = evidence[0]
-        if best.bridge is not None:  # a two-hop answer: the bridge, then what it leads to
-            return Draft(tuple(DraftSentence(normalize_space(h.sentence.text), (h,)) for h in (best.bridge, best.hit)))
         chosen = [best]
         # What the best sentence's context already says (e.g. who "He" is) needs no second citation.
         covered = set(content_terms(f"{best.hit.title} {best.hit.context} {best.hit.sentence.text}"))

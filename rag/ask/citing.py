@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rag.types import PARTIAL_PREFIX, Answer, AnswerSentence, Citation, Draft, Evidence, Hit, ShortAnswer
 
 ABSTAIN_TEXT = "The documents do not say."
 SCOPED_ABSTAIN_TEXT = "The chosen documents do not say."
 CLOSEST_EVIDENCE = 10
+
+if TYPE_CHECKING:
+    from rag.ask.forms.base import Reading
 
 
 def cite(question: str, query: str, draft: Draft, hits: Sequence[Hit], confidence: float, answerer: str) -> Answer:
@@ -113,7 +117,12 @@ def short_answers(answer: Answer, items: Sequence[Evidence]) -> tuple[ShortAnswe
 
 
 def with_strength(
-    answer: Answer, evidence: Sequence[Evidence], strong: float, margin: float = 0.0, together: frozenset[str] = frozenset()
+    answer: Answer,
+    evidence: Sequence[Evidence],
+    strong: float,
+    margin: float = 0.0,
+    together: frozenset[str] = frozenset(),
+    unmarked: set[str] | frozenset[str] = frozenset(),
 ) -> Answer:
     """Each sentence's score (the reader's relevance of its best cited sentence) and strength:
     ``strong`` when that relevance is at least ``strong`` and leads every other sentence the
@@ -121,13 +130,13 @@ def with_strength(
     tell which one answers: on held-out SQuAD dev such strong leads were right 77 % of the
     time, against 98 % for the others), else ``partial``; a partial best sentence makes the
     answer partial, and its text says so. Evidence the reader did not judge earns no mark, nor
-    does the bridge of a two-hop answer: it leads to the answer without answering itself. The
+    do the sentences a form's reading rests on (``unmarked``: the bridge of a two-hop answer, a
+    comparison's other option): they lead to the answer without answering themselves. The
     sentences of one list answer (``together``: their ids) are not each other's rivals."""
-    bridge = evidence[0].bridge if evidence else None
     relevance = {
         e.hit.sentence.sentence_id: e.relevance
         for e in evidence
-        if e.relevance is not None and (bridge is None or e.hit.sentence.sentence_id != bridge.sentence.sentence_id)
+        if e.relevance is not None and e.hit.sentence.sentence_id not in unmarked
     }
 
     def strength(sentence_id: str) -> str:
@@ -150,19 +159,19 @@ def with_strength(
     return replace(answer, sentences=tuple(sentences), partial=partial, answer=render(sentences, partial))
 
 
-def with_verdict(answer: Answer, best: Evidence) -> Answer:
-    """The answer with the verdict ``best`` carries (``rag.ask.forms.verdicts``), when both sentences it
-    rests on are cited and verified and the answer says nothing but those quotes (words an LLM
-    wrote could say otherwise); else ``answer`` as it is. The text leads with it: "Yes: …", or
-    for a partial answer "The closest the documents come (probably no): …"."""
-    if best.verdict is None or best.bridge is None or answer.abstained:
+def with_verdict(answer: Answer, reading: Reading | None) -> Answer:
+    """The answer with the verdict of a form's ``reading`` (``rag.ask.forms.verdicts``), when
+    every sentence it rests on is cited and verified and the answer says nothing but those
+    quotes (words an LLM wrote could say otherwise); else ``answer`` as it is. The text leads
+    with it: "Yes: …", or for a partial answer "The closest the documents come (probably no): …"."""
+    if reading is None or reading.verdict is None or not reading.rests_on or answer.abstained:
         return answer
     if not answer.sentences or not all(s.verbatim for s in answer.sentences):
         return answer
     verified = {c.sentence_id for c in answer.citations if c.verified}
-    if not {best.hit.sentence.sentence_id, best.bridge.sentence.sentence_id} <= verified:
+    if not reading.ids() <= verified:
         return answer
-    return _led_by_verdict(answer, best.verdict)
+    return _led_by_verdict(answer, reading.verdict)
 
 
 def _led_by_verdict(answer: Answer, said: str) -> Answer:

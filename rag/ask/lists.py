@@ -86,12 +86,12 @@ def list_items(
 
 def read_list(question: str, evidence: Sequence[Evidence], neighbours: Neighbours, judge: Judge, settings) -> tuple[Evidence, ...]:
     """A list answer's sentences, in document order, when ``question`` asks for several things,
-    the best evidence passes the gate and is no two-hop answer, and ``judge`` finds more than it
+    the best evidence passes the gate, and ``judge`` finds more than it
     answering among its ``neighbours(hit, settings.list_window)`` (``list_items`` with
     ``settings.list_threshold``, ``max_list_sentences`` and ``list_items``); else ()."""
     from rag.ask.rerank import gate_score
 
-    if settings.max_list_sentences <= 1 or not evidence or evidence[0].bridge is not None:
+    if settings.max_list_sentences <= 1 or not evidence:
         return ()
     if not asks_for_list(question) or gate_score(evidence[0]) < settings.gate_threshold():
         return ()

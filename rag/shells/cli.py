@@ -1,4 +1,4 @@
-"""The ``rag`` command line: a thin shell that parses, calls ``rag.pipeline.Rag`` and prints.
+"""The ``rag`` command line: a thin shell that parses, calls ``rag.api.Rag`` and prints.
 
 Every failure a user can cause prints one line on stderr and exits with code 2 (``rag.shells.terminal``).
 """
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open(args, create: bool = False):
-    from rag.pipeline import Rag
+    from rag.api import Rag
     from rag.config import load_settings
 
     overrides = {

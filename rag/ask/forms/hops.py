@@ -8,8 +8,8 @@ in the best ``bridges`` sentences are followed: each starts a second retrieval (
 short answer, then the query), and the reader judges every new sentence with the bridge
 sentence as its context (where it normally sees the previous sentence). The best chain whose
 answer sentence clears ``threshold`` (stricter than the gate: the bridge as context makes the
-reader more easily convinced) leads the evidence, carrying its bridge, and the answer cites both
-sentences. Otherwise the first retrieval's evidence stands (and the gate abstains).
+reader more easily convinced) is the reading: it leads, resting on its bridge, and the answer
+cites both sentences. Otherwise the first retrieval's evidence stands (and the gate abstains).
 
 A second hop also runs when the best evidence clears the gate but its short answer is not of
 the kind asked for (:func:`answers_in_kind`): no number where a date, count or amount is asked,
@@ -24,36 +24,17 @@ asked for can lead.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from rag.ask.forms.base import Describe, Reading, Tools, bridge_text
+from rag.ask.forms.lexicon import QUOTES, alternation, words_of
 from rag.ask.rerank import gate_score
 from rag.text import asks_for_number, holds_number, stem, words
-from rag.types import Evidence, Hit
+from rag.types import Evidence
 
-Retrieve = Callable[[str], Sequence[Hit]]
-Rerank = Callable[[str, Sequence[Hit]], list[Evidence]]  # (retrieval query, hits) -> evidence
-
-
-def bridge_text(evidence: Evidence) -> str:
-    """The short answer the reader found in ``evidence`` (empty when it found none)."""
-    if evidence.answer_span is None:
-        return ""
-    sentence = evidence.hit.sentence
-    start, end = evidence.answer_span
-    return sentence.text[max(0, start - sentence.start) : max(0, end - sentence.start)].strip()
-
-
-_WHO_QUESTION = re.compile(r"^\s*who\b|\bby whom\b", re.IGNORECASE)
-_QUOTE_MARKS = "\"“”'‘’«»"
-
-
+WHO_QUESTION = re.compile(r"^\s*who\b|\bby whom\b", re.IGNORECASE)
 # "In what city…", "based in what state": a question asking for a place of a given kind.
-_PLACE_QUESTION = re.compile(
-    r"\b(?:what|which)\s+(?:[A-Za-z]+\s+)?(city|town|village|state|country|province|county|region|island)\b", re.IGNORECASE
-)
-
-Describe = Callable[[str], "str | None"]  # a name -> the opening of the document of that title (None: no such document)
+PLACE_QUESTION = re.compile(rf"\b(?:what|which)\s+(?:[A-Za-z]+\s+)?({alternation('place_nouns')})\b", re.IGNORECASE)
 
 
 def answers_in_kind(question: str, evidence: Evidence, describe: Describe | None = None) -> bool:
@@ -65,14 +46,14 @@ def answers_in_kind(question: str, evidence: Evidence, describe: Describe | None
     answer = bridge_text(evidence)
     if asks_for_number(question):
         return holds_number(answer)
-    place = _PLACE_QUESTION.search(question)
+    place = PLACE_QUESTION.search(question)
     if place and describe is not None and answer:
         # The title of a document that does not call itself a city where a city is asked for
         # ("Australian National University", "Philadelphia Eagles"): what leads to the answer.
         opening = describe(answer)
         if opening is not None:
             return stem(place.group(1)) in {stem(w) for w in words(opening)}
-    if _WHO_QUESTION.search(question) and evidence.answer_span is not None:
+    if WHO_QUESTION.search(question) and evidence.answer_span is not None:
         return not _quoted(evidence)
     return True
 
@@ -84,26 +65,18 @@ def _quoted(evidence: Evidence) -> bool:
     text = sentence.text
     before = text[:start].rstrip()[-1:]
     after = text[end:].lstrip(".,")[:1]
-    return bool(before) and before in _QUOTE_MARKS and bool(after) and after in _QUOTE_MARKS
+    return bool(before) and before in QUOTES and bool(after) and after in QUOTES
 
 
 def names_something(text: str) -> bool:
     """Whether ``text`` names something a second hop can follow: a word that is capitalised or
     not a number or date word ("Boston Beer Company", "Super Bowl 50"), not "2005", "in 1979"
     or "September 2010"."""
+    filler = words_of("hop_filler")
     return any(
-        not holds_number(w) and not re.fullmatch(r"\d+(s|th|st|nd|rd)", w) and (w[:1].isupper() or w.lower() not in _FILLER)
+        not holds_number(w) and not re.fullmatch(r"\d+(s|th|st|nd|rd)", w) and (w[:1].isupper() or w.lower() not in filler)
         for w in words(text)
     )
-
-
-_FILLER = frozenset(
-    [
-        *("in", "on", "at", "the", "of", "by", "from", "to", "about", "around", "since", "until", "and", "or", "s"),
-        *("year", "years", "month", "months", "week", "weeks", "day", "days", "hour", "hours", "decade", "decades"),
-        *("century", "centuries", "ad", "bc"),
-    ]
-)
 
 
 def hop_question(question: str, bridge: Evidence) -> str:
@@ -117,26 +90,42 @@ def hop_question(question: str, bridge: Evidence) -> str:
     return " ".join([*left, bridge_text(bridge)])
 
 
-def follow_bridges(
-    query: str,
-    evidence: Sequence[Evidence],
-    retrieve: Retrieve,
-    rerank: Rerank,
-    threshold: float,
-    bridges: int,
-    in_kind: bool = False,
-    describe: Describe | None = None,
-) -> list[Evidence]:
-    """``evidence`` led by the best two-hop chain that clears ``threshold`` (the chain's answer
-    first, with ``bridge`` set, then the bridge's own evidence, then the rest), or ``evidence``
-    unchanged when no chain does. ``rerank(asked, retrieval query, hits)`` judges hits for the
-    question ``asked`` (None: as the user asked it). With ``in_kind`` (the first hop's answer
-    is not of the kind asked for), only the best evidence is followed, with its own question
-    (:func:`hop_question`), and a chain counts only if its answer is of the kind asked for."""
+class BridgeForm:
+    """A second hop, for any question, when the best evidence is under the gate or its short
+    answer is not of the kind asked for (the plan: whether it is out of kind, decided when read)."""
+
+    name = "bridge"
+
+    def parse(self, question: str) -> None:
+        return None  # no form of its own: every question is a bridge candidate
+
+    def plan(self, analysis, settings) -> bool | None:
+        return True if settings.bridges else None
+
+    def read(self, plan, analysis, tools: Tools) -> Reading | None:
+        evidence = tools.evidence
+        if not evidence:
+            return None
+        under_gate = gate_score(evidence[0]) < tools.gate
+        out_of_kind = not under_gate and not answers_in_kind(analysis.question, evidence[0], tools.describe)
+        if not (under_gate or out_of_kind):
+            return None
+        return follow_bridges(analysis.question, tools, in_kind=out_of_kind)
+
+
+def follow_bridges(question: str, tools: Tools, in_kind: bool = False) -> Reading | None:
+    """The best two-hop chain over ``tools.evidence`` whose answer clears the bridge threshold
+    (leading, resting on its bridge), or None when no chain does. The retrieval of each hop
+    adds the bridge's short answer to ``tools.query``; the reader reads ``question`` as asked,
+    the bridge sentence as context. With ``in_kind`` (the first hop's answer is not of the kind
+    asked for), only the best evidence is followed, with its own question
+    (:func:`hop_question`, judged in each sentence's own context), and a chain counts only if
+    its answer is of the kind asked for."""
+    query = tools.query or question
     best: tuple[float, Evidence, Evidence] | None = None
     followed_already = set()
     # The first hop's best answer is out of kind: the sentence it came from is the bridge.
-    for bridge in evidence[: 1 if in_kind else bridges]:
+    for bridge in tools.evidence[: 1 if in_kind else tools.bridges]:
         followed = bridge_text(bridge)
         # A short answer the query already names leads nowhere new; one already followed, nowhere
         # else; a date or a number is no thing with facts of its own to follow.
@@ -146,23 +135,22 @@ def follow_bridges(
         followed_already.add(lowered)
         bridge_id = bridge.hit.sentence.sentence_id
         second = hop_question(query, bridge) if in_kind else f"{followed} {query}"
-        hits = [h for h in retrieve(second) if h.sentence.sentence_id != bridge_id]
+        hits = [h for h in tools.retrieve(second) if h.sentence.sentence_id != bridge_id]
         if not hits:
             continue
         originals = {h.sentence.sentence_id: h for h in hits}
         if in_kind:  # the reader reads the hop question, each sentence in its own context
-            judged = [e for e in rerank(second, second, hits) if answers_in_kind(query, e, describe)]
+            judged = [e for e in tools.judge(second, second, tools.narrow(second, second, hits)) if answers_in_kind(question, e, tools.describe)]
         else:  # the reader reads the question as asked, the bridge sentence as context
-            judged = rerank(None, second, [replace(h, context=bridge.hit.sentence.text) for h in hits])
+            with_context = [replace(h, context=bridge.hit.sentence.text) for h in hits]
+            judged = tools.judge(question, second, tools.narrow(question, second, with_context))
         if not judged:
             continue
         top = judged[0]
         confidence = gate_score(top)
-        if confidence >= threshold and (best is None or confidence > best[0]):
-            answer = replace(top, hit=originals[top.hit.sentence.sentence_id], bridge=bridge.hit)
-            best = (confidence, answer, bridge)
+        if confidence >= tools.bridge_threshold and (best is None or confidence > best[0]):
+            best = (confidence, replace(top, hit=originals[top.hit.sentence.sentence_id]), bridge)
     if best is None:
-        return list(evidence)
+        return None
     _, answer, bridge = best
-    skip = {answer.hit.sentence.sentence_id, bridge.hit.sentence.sentence_id}
-    return [answer, bridge, *(e for e in evidence if e.hit.sentence.sentence_id not in skip)]
+    return Reading("bridge", answer, (bridge,))

@@ -12,14 +12,16 @@ Then the verdict, only where the two sentences settle it:
   gives that option another nationality and not the one asked ("Are King Vidor and Géza von
   Cziffra both American directors?": "…was a Hungarian-Austrian film director…"). A property a
   sentence simply does not mention settles nothing: "not said" is not "no".
-- **same**: the two nationalities (any shared one: "yes"; none shared: "no"), else the two short
+- **same**: the two nationalities (any shared one: "yes"; none shared: "no"); for the same month
+  or year, the months or years the two short answers name (none named for one: unsettled), else the two short
   answers the reader found ("Jiangxi", "Jiangsu"): "yes" when one's words hold the other's
   ("New York" and "New York City"), "no" when they share no word.
 
-The verdict rides on the second option's sentence (``Evidence.verdict``; no short answer: a
-verdict is no span of any file), with the first option's sentence as the one it also rests on
-(``bridge``), so the answer cites both, in the question's order. Anything less leaves the
-ordinary evidence as it was.
+The reading leads with the second option's sentence and carries the verdict (no short answer:
+a verdict is no span of any file), resting on the first option's sentence, so the answer cites
+both, in the question's order. "Were the Berlin and Geneva talks held in the same month?"
+shares its noun: the options are Berlin and Geneva, each asked "What month were the Berlin
+talks held in?". Anything less leaves the ordinary evidence as it was.
 """
 
 from __future__ import annotations
@@ -27,13 +29,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.ask.forms.compare import Rerank, Retrieve, answer_terms, answers_agree, read_option
-from rag.ask.forms.nationality import NATION_WORDS, nations
+from rag.ask.forms.base import Reading, Tools, answer_terms, answers_agree, bridge_text, read_option
+from rag.ask.forms.lexicon import NATION_WORDS, QUOTES, is_name, leading_name, nations, words_of
 from rag.ask.rerank import gate_score
-from rag.text import content_terms, leading_name, stem, words
+from rag.text import content_terms, stem, words
 from rag.types import Evidence
-
-_NATIONALITY = frozenset(["nationality", "nationalities", "citizenship", "country of origin", "origin", "nation"])
 
 _AUX = r"(?:are|were|is|was|do|did|does|have|had)"
 # "Are both magazines, the Woman's Viewpoint and Pick Me Up, British publications?"
@@ -56,12 +56,14 @@ class YesNo:
     test: str
     asked: str
     verb: str = ""
+    noun: str = ""  # a noun the options share ("the Berlin and Geneva talks": "talks")
+    aux: str = ""  # the question's auxiliary verb ("were")
 
     @property
     def by_nation(self) -> bool:
         """Whether nationality decides: "of the same nationality", "both American directors"."""
         if self.test == "same":
-            return self.asked.lower() in _NATIONALITY
+            return self.asked.lower() in words_of("nationality_nouns")
         return bool(nations(self.asked))
 
     def question_for(self, option: str) -> str:
@@ -70,6 +72,8 @@ class YesNo:
             return f"What is {option}?"
         if self.by_nation:
             return f"What nationality is {option}?"
+        if self.noun:
+            return " ".join(f"What {self.asked} {self.aux} the {option} {self.noun} {self.verb}".split()) + "?"
         return " ".join(f"What {self.asked} is {option} {_singular(self.verb)}".split()) + "?"
 
 
@@ -89,7 +93,9 @@ def parse_yes_no(question: str) -> YesNo | None:
     if found:
         second, verb = leading_name(found.group("rest"))
         verb = re.sub(r"^both\s+", "", verb, flags=re.IGNORECASE)
-        return _made(found.group("a"), second, "same", found.group("asked"), verb)
+        noun, verb = _shared_noun(verb)
+        aux = text.split()[0].lower()
+        return _made(found.group("a"), second, "same", found.group("asked"), verb, noun, aux)
     found = _BOTH_CLASS.match(text) or _BOTH_AFTER.match(text)
     if found:
         return _made(found.group("a"), found.group("b"), "both", found.group("asked"))
@@ -103,42 +109,53 @@ def parse_yes_no(question: str) -> YesNo | None:
     return None
 
 
-def _made(first: str, second: str, test: str, asked: str, verb: str = "") -> YesNo | None:
-    options = tuple(re.sub(r"^(the|a|an)\s+", "", o.strip(" ,\"'“”‘’"), flags=re.IGNORECASE) for o in (first, second))
+def _shared_noun(verb: str) -> tuple[str, str]:
+    """(the plural noun both options share, the verb after it) where ``verb`` begins with one
+    and a word that is no preposition follows ("talks held in" -> "talks", "held in"); else
+    ("", ``verb``): "members of" is what each option is."""
+    tokens = verb.split()
+    if len(tokens) >= 2 and tokens[0].islower() and tokens[0].endswith("s") and tokens[1].lower() not in words_of("prepositions"):
+        return tokens[0], " ".join(tokens[1:])
+    return "", verb
+
+
+def _made(first: str, second: str, test: str, asked: str, verb: str = "", noun: str = "", aux: str = "") -> YesNo | None:
+    options = tuple(re.sub(r"^(the|a|an)\s+", "", o.strip(" ," + QUOTES), flags=re.IGNORECASE) for o in (first, second))
     asked = asked.strip(" ,")
     if not all(options) or options[0].lower() == options[1].lower() or not content_terms(asked):
         return None
-    if not all(_is_name(o) for o in options):
+    if not all(is_name(o) for o in options):
         return None
-    return YesNo(options, test, asked, verb.strip())  # type: ignore[arg-type]
+    return YesNo(options, test, asked, verb.strip(), noun, aux if noun else "")  # type: ignore[arg-type]
 
 
-def _is_name(text: str) -> bool:
-    """A name: its first word capitalised (or a number), no more than eight words."""
-    tokens = text.strip("\"'“”‘’").split()
-    return 0 < len(tokens) <= 8 and (tokens[0][0].isupper() or tokens[0][0].isdigit())
+class VerdictForm:
+    """The form of "are A and B both X?" and "were A and B of the same Y?"."""
 
+    name = "verdict"
 
-def decide(question: str, retrieve: Retrieve, rerank: Rerank, threshold: float) -> list[Evidence]:
-    """The evidence for a yes-or-no ``question`` about two things: the second option's sentence
-    carrying the verdict, with the first's as its ``bridge``, then the first's; empty when
-    ``question`` is no such question or the sentences do not settle it. Each option's sentence
-    must clear ``threshold`` for its own question."""
-    asked = parse_yes_no(question)
-    if asked is None:
-        return []
-    found = []
-    for option in asked.options:
-        judged = read_option(option, asked.question_for(option), retrieve, rerank)
-        if not judged or gate_score(judged[0]) < threshold:
-            return []
-        found.append(judged[0])
-    a, b = found
-    verdict = _verdict(asked, a, b)
-    if verdict is None:
-        return []
-    lead = replace(b, answer_span=None, bridge=a.hit, verdict=verdict, confidence=min(gate_score(a), gate_score(b)))
-    return [lead, a]
+    def parse(self, question: str) -> YesNo | None:
+        return parse_yes_no(question)
+
+    def plan(self, analysis, settings) -> YesNo | None:
+        return analysis.plan if analysis.form == self.name and settings.verdicts else None
+
+    def read(self, plan: YesNo, analysis, tools: Tools) -> Reading | None:
+        """The second option's sentence leads with the verdict, resting on the first's; None
+        when the sentences do not settle it. Each option's sentence must clear the gate for its
+        own question."""
+        found = []
+        for option in plan.options:
+            judged = read_option(option, plan.question_for(option), tools)
+            if not judged or gate_score(judged[0]) < tools.gate:
+                return None
+            found.append(judged[0])
+        a, b = found
+        verdict = _verdict(plan, a, b)
+        if verdict is None:
+            return None
+        lead = replace(b, answer_span=None, confidence=min(gate_score(a), gate_score(b)))
+        return Reading(self.name, lead, (a,), verdict)
 
 
 def _verdict(asked: YesNo, a: Evidence, b: Evidence) -> str | None:
@@ -157,11 +174,23 @@ def _verdict(asked: YesNo, a: Evidence, b: Evidence) -> str | None:
     if asked.test == "both":
         wanted_words = content_terms(asked.asked)
         return "yes" if all(_holds(e, wanted_words) for e in (a, b)) else None
+    if asked.asked.lower() in ("month", "year"):  # a time: each short answer must name one
+        times = [_times(bridge_text(e), asked.asked.lower()) for e in (a, b)]
+        if not all(times):
+            return None
+        return "yes" if times[0] & times[1] else "no"
     kind = content_terms(asked.asked)
     if answers_agree(a, b, kind):
         return "yes"
     values = [answer_terms(e, kind) for e in (a, b)]
     return "no" if all(values) and not values[0] & values[1] else None
+
+
+def _times(text: str, unit: str) -> set[str]:
+    """The months (``unit`` "month") or years ("year") ``text`` names: "23 November 2025"."""
+    if unit == "year":
+        return set(re.findall(r"\b(?:1[0-9]{3}|20[0-9]{2})\b", text))
+    return {w.lower() for w in words(text)} & words_of("months")
 
 
 def _holds(evidence: Evidence, stems: list[str]) -> bool:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from rag.shells.web import page as ui_page, render as ui_render
 from rag.ingest.formats.pdf_page import page_image
-from rag.pipeline import ANSWERERS, Rag
+from rag.api import Rag
+from rag.parts import ANSWERERS
 from rag.ingest.sections import page_of
 from rag.shells.terminal import user_message
 from rag.types import Answer, IngestReport, SourceInfo
