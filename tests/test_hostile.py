@@ -78,7 +78,7 @@ def test_a_long_document_is_embedded_and_written_a_slice_at_a_time(tmp_path, mon
 
     import rag.ingest.indexing
     from rag.config import Settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
     from rag.store.chroma import Store
 
     monkeypatch.setattr(rag.ingest.indexing, "LONG_DOCUMENT_CHUNKS", 8)
@@ -109,7 +109,7 @@ def test_a_long_document_failing_halfway_leaves_nothing_of_itself(tmp_path, monk
 
     import rag.ingest.indexing
     from rag.config import Settings
-    from rag.pipeline import Rag
+    from rag.api import Rag
 
     monkeypatch.setattr(rag.ingest.indexing, "LONG_DOCUMENT_CHUNKS", 8)
     monkeypatch.setattr(rag.ingest.indexing, "SLICE_CHUNKS", 4)
