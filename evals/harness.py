@@ -23,7 +23,7 @@ from evals.records import Dataset, DatasetResult, PairItem, PairRecord, QAItem
 from evals.schema import MultiturnRow, PairRow, QARow, Row, numbered_lines, parse_row, read_rows
 from evals.scoring import SourceFiles, pair_summary, qa_summary, score_answer
 from rag.errors import InputError
-from rag.types import Answer
+from rag.ask.types import Answer
 
 DATA = Path(__file__).resolve().parent / "data"
 REPO = DATA.parent.parent

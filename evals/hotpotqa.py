@@ -33,7 +33,8 @@ from evals.metrics import (
 from evals.records import markdown_cell as cell
 from evals.records import store_facts
 from evals.schema import HotpotRow, read_rows
-from rag.types import Answer, content_id
+from rag.ask.types import Answer
+from rag.types import content_id
 
 LICENCE_LINE = "HotpotQA dev (CC BY-SA 4.0)"
 RECALL_K = 5

@@ -28,7 +28,7 @@ from evals.qasper_metrics import (
 from evals.records import markdown_cell as cell
 from evals.records import store_facts
 from evals.schema import QasperRow, read_rows
-from rag.types import Answer
+from rag.ask.types import Answer
 
 ANCHORS = (
     ("LED-base (whole paper given)", 33.6, 29.9),

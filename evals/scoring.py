@@ -33,7 +33,7 @@ from evals.metrics import (
 from evals.records import RANK_CUTOFFS, Cited, PairRecord, QAItem, QARecord
 from rag.errors import InputError
 from rag.ask.support import check_support
-from rag.types import Answer
+from rag.ask.types import Answer
 
 REPO = Path(__file__).resolve().parents[1]
 DOCUMENT_FOLDERS = (REPO / "corpus", REPO.parent / "shared" / "corpus")

@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from rag.config import Settings, load_settings
     from rag.errors import RagError
     from rag.api import Rag
-    from rag.types import Answer, AnswerSentence, Citation, Document, IngestReport, SourceInfo, Turn
+    from rag.ask.types import Answer, AnswerSentence, Citation, Turn
+    from rag.types import Document, IngestReport, SourceInfo
 
 
 def __getattr__(name: str):

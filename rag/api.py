@@ -12,8 +12,9 @@ from pathlib import Path
 
 from rag.config import Settings, load_settings
 from rag.parts import make_answerer, make_checker, make_reranker
-from rag.scope import Scope, resolve_scope
-from rag.types import Answer, Document, IngestReport, SourceInfo, Turn
+from rag.ask.types import Answer, Scope, Turn
+from rag.scope import resolve_scope
+from rag.types import Document, IngestReport, SourceInfo
 
 Progress = Callable[[int, int, str], None]
 

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from rag.errors import InputError, StoreError
-from rag.scope import Scope, resolve_scope
-from rag.types import Answer, Turn
+from rag.ask.types import Answer, Scope, Turn
+from rag.scope import resolve_scope
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

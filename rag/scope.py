@@ -8,43 +8,13 @@ import difflib
 import fnmatch
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from rag.ask.types import Scope, ScopedDocument
 from rag.errors import InputError
 from rag.types import DocumentRecord
 
 GLOB_CHARACTERS = frozenset("*?[")
 CLOSE_MATCHES = 3
-
-
-@dataclass(frozen=True)
-class ScopedDocument:
-    """One document a scope holds."""
-
-    doc_id: str
-    title: str
-    path: str
-
-    def to_json(self) -> dict:
-        """One entry of an answer's ``scope`` in JSON."""
-        return {"doc_id": self.doc_id, "title": self.title, "path": self.path}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The documents a question is asked within (``names``: as the user gave them), in path order."""
-
-    names: tuple[str, ...]
-    documents: tuple[ScopedDocument, ...]
-
-    @property
-    def doc_ids(self) -> frozenset[str]:
-        """The ids of the documents in scope."""
-        return frozenset(d.doc_id for d in self.documents)
-
-    def to_json(self) -> list[dict]:
-        """The ``scope`` of ``rag ask --json``: one object per document."""
-        return [d.to_json() for d in self.documents]
 
 
 def _names_of(record: DocumentRecord) -> set[str]:

@@ -9,7 +9,8 @@ import zlib
 import numpy as np
 
 from rag.text import content_terms
-from rag.types import Evidence, Hit, Sentence
+from rag.ask.types import Evidence, Hit
+from rag.types import Sentence
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 

@@ -3,7 +3,7 @@
 
 from fakes import hit, judged
 from rag.ask.citing import cite, with_strength
-from rag.types import PARTIAL_PREFIX, Draft, DraftSentence
+from rag.ask.types import PARTIAL_PREFIX, Draft, DraftSentence
 
 TWENTY = hit("After twenty years any Party may cease to be a Party one year after its notice.", "treaty", start=10)
 TEN = hit("After ten years the Parties shall consult together for the purpose of reviewing the Treaty.", "treaty", start=200)

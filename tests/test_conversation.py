@@ -1,5 +1,5 @@
 from rag.ask.conversation import needs_context, retrieval_query
-from rag.types import Turn
+from rag.ask.types import Turn
 
 
 def test_standalone_question_is_unchanged():

@@ -7,7 +7,7 @@ import pytest
 from fakes import TALKS, TREATY
 
 from rag.errors import InputError, StoreError
-from rag.types import Turn
+from rag.ask.types import Turn
 
 
 @pytest.fixture

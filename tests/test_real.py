@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.shells.cli import main
-from rag.types import Turn
+from rag.ask.types import Turn
 
 pytestmark = pytest.mark.real
 

@@ -8,7 +8,7 @@ import random
 from fakes import hit
 from rag.models.reader import SPANS_FOR, Judgement
 from rag.ask.rerank import CombinedReranker
-from rag.types import Evidence
+from rag.ask.types import Evidence
 
 
 class ScriptedReader:

@@ -159,7 +159,8 @@ def test_a_scoped_question_cites_only_the_chosen_document_with_the_real_models(r
 
 def test_a_list_answer_takes_the_items_that_follow_its_head():
     from rag.ask.lists import asks_for_list, list_items
-    from rag.types import Evidence, Hit, Sentence
+    from rag.ask.types import Evidence, Hit
+    from rag.types import Sentence
 
     texts = [
         "Our reader is a small transformer trained on harbour logs.",

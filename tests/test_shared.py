@@ -11,7 +11,7 @@ from fakes import hit, judged, read
 
 from rag.ask.forms.base import bridge_text
 from rag.ask.forms.shared import parse_shared
-from rag.types import Evidence
+from rag.ask.types import Evidence
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,8 @@ from html.parser import HTMLParser
 import pytest
 
 from rag.shells.web import render as ui_render
-from rag.types import (
-    Answer, AnswerSentence, Citation, Document, Hit, IngestReport, Sentence, ShortAnswer, SkippedFile, SourceInfo,
-)
+from rag.ask.types import Answer, AnswerSentence, Citation, Hit, ShortAnswer
+from rag.types import Document, IngestReport, Sentence, SkippedFile, SourceInfo
 
 HEADER = "Title: Risky <b>markup</b> & more\nSource: https://example.org/a?b=1&c=2\nLicence: CC0-1.0\n-----\n"
 BODY = 'First line with <tags> & "quotes".\nThe cited\nsentence has <em>fake</em> & real text.\nLast line </mark> here.\n'

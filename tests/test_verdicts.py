@@ -15,7 +15,7 @@ from rag.ask.citing import with_verdict
 from rag.ask.forms.base import Reading
 from rag.ask.forms.lexicon import nations
 from rag.ask.forms.verdicts import parse_yes_no
-from rag.types import Answer, AnswerSentence, Citation, Evidence
+from rag.ask.types import Answer, AnswerSentence, Citation, Evidence
 
 
 @pytest.mark.parametrize(

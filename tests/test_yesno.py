@@ -47,7 +47,7 @@ def test_the_shipped_model_loads_and_the_setting_is_off_by_default():
 def _cited(text: str, question: str, verified: bool = True):
     from fakes import hit
 
-    from rag.types import Answer, AnswerSentence, Citation, Evidence
+    from rag.ask.types import Answer, AnswerSentence, Citation, Evidence
 
     h = hit(text, "attention", "Tiny Parsers")
     lead = Evidence(h, 0.9, None, 0.9)

@@ -11,47 +11,18 @@ about each option. ``rag ask --json`` shows it as ``analysis``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from rag.ask.forms import FORMS
 from rag.ask.forms.hops import PLACE_QUESTION, WHO_QUESTION
 from rag.ask.forms.lexicon import words_of
 from rag.ask.lists import asks_for_list
+from rag.ask.types import QuestionAnalysis
 from rag.text import STOPWORDS, words
 
-NO_FORM = "bridge candidate"
 _DATE = re.compile(r"^\s*when\b|\b(what|which) (year|date|decade|century|month|day)\b", re.IGNORECASE)
 _COUNT = re.compile(r"\bhow (many|much|long|old)\b", re.IGNORECASE)
 _WHERE = re.compile(r"^\s*where\b", re.IGNORECASE)
 _NOUN = re.compile(r"\b(?:what|which|how many|how much)\s+(?:of the\s+)?([A-Za-z][\w-]*)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class QuestionAnalysis:
-    """How the question was read. ``options``: (start, end) character spans of ``question``;
-    ``sub_questions``: the reader's question about each option, in the same order; ``plan``:
-    what the form made of the question (for the form's own use)."""
-
-    question: str
-    kind: str  # "date", "count", "person", "place", "yes-no", "list" or "other"
-    noun: str = ""
-    form: str = NO_FORM  # "comparison", "verdict", "shared" or NO_FORM
-    options: tuple[tuple[int, int], ...] = ()
-    sub_questions: tuple[str, ...] = ()
-    plan: object = field(default=None, compare=False, repr=False)
-
-    @property
-    def option_texts(self) -> tuple[str, ...]:
-        return tuple(self.question[a:b] for a, b in self.options)
-
-    def to_json(self) -> dict:
-        return {
-            "kind": self.kind,
-            "noun": self.noun or None,
-            "form": self.form,
-            "options": [{"text": self.question[a:b], "start": a, "end": b} for a, b in self.options],
-            "sub_questions": list(self.sub_questions),
-        }
 
 
 def analyse(question: str) -> QuestionAnalysis:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from rag.text import content_terms, normalize_space
-from rag.types import Draft, DraftSentence, Evidence
+from rag.ask.types import Draft, DraftSentence, Evidence
 
 OnToken = Callable[[str], None]
 NEARLY_AS_GOOD = 0.05

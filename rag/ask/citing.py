@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from rag.types import PARTIAL_PREFIX, Answer, AnswerSentence, Citation, Draft, Evidence, Hit, ShortAnswer
+from rag.ask.types import PARTIAL_PREFIX, Answer, AnswerSentence, Citation, Draft, Evidence, Hit, ShortAnswer
 
 ABSTAIN_TEXT = "The documents do not say."
 SCOPED_ABSTAIN_TEXT = "The chosen documents do not say."

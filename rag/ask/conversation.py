@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from rag.text import STOPWORDS, content_terms, words
-from rag.types import Turn
+from rag.ask.types import Turn
 
 _REFERRING = re.compile(
     r"\b(he|she|they|him|her|his|hers|them|their|theirs|it|its|this|these|those|there|the same"

@@ -17,7 +17,7 @@ from rag.ask.answering import OnToken
 from rag.ingest.sentences import sentence_texts
 from rag.ask.support import check_support, context_of
 from rag.text import known_names, names, normalize_space
-from rag.types import Draft, DraftSentence, Evidence, Hit
+from rag.ask.types import Draft, DraftSentence, Evidence, Hit
 
 NOT_IN_DOCUMENTS = "NOT IN DOCUMENTS"
 INSTRUCTIONS = (

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from rag.ask.rerank import MIN_ANSWER_WORDS
 from rag.text import normalize_space
-from rag.types import Draft, DraftSentence, Evidence, Hit
+from rag.ask.types import Draft, DraftSentence, Evidence, Hit
 
 _NUMBERS = "two|three|four|five|six|seven|eight|nine|ten|[2-9]|1[0-9]"
 _LIST_QUESTION = re.compile(

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from rag.text import content_terms, names
-from rag.types import Evidence, Hit
+from rag.ask.types import Evidence, Hit
 
 MIN_ANSWER_WORDS = 4
 # Evidence score weights, chosen on evals/ (gold sentence ranked first on 65 % of answerable

@@ -11,12 +11,13 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from rag.ingest.sections import heading_between, page_of, section_label
-from rag.types import Hit, Sentence
+from rag.ask.types import Hit
+from rag.types import Sentence
 
 if TYPE_CHECKING:
     from rag.models.embedding import Embedder
     from rag.store.lexical import LexicalIndex
-    from rag.scope import Scope
+    from rag.ask.types import Scope
     from rag.store.chroma import Store
 
 CHUNK_WEIGHT = 0.5

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.text import alias_names, content_terms, known_names, names, negated, normalize_space, numbers
-from rag.types import Hit
+from rag.ask.types import Hit
 
 MIN_CONTENT_OVERLAP = 0.6
 CHECKERS = ("auto", "deterministic", "judged")

@@ -21,7 +21,8 @@ from pathlib import Path
 from rag.ask.citing import render
 from rag.ask.support import SupportChecker, context_of
 from rag.text import normalize_newlines
-from rag.types import Answer, Citation, Document, Evidence, Sentence
+from rag.ask.types import Answer, Citation, Evidence
+from rag.types import Document, Sentence
 
 LookupDocument = Callable[[str], "Document | None"]
 

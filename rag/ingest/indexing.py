@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rag.ingest.chunking import EmbeddingInput, chunk_document, sentence_budget
 from rag.errors import RagError
+from rag.memory import give_back_freed_memory
 from rag.ingest.files import FileRejected, find_files, load_document
 from rag.store.lexical import NewDocument
 from rag.ingest.sentences import split_sentences
@@ -277,6 +278,7 @@ def ingest_files(
             queued.result()
     finally:
         writer.shutdown(wait=True)
+        give_back_freed_memory()  # the vectors and store writes of this batch
     if progress:
         progress(len(files), len(files), "")
     for content_hash, stored in written.items():  # copies found after the document was written

@@ -8,13 +8,13 @@ context* (title, previous sentence, neighbours) at no extra cost.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from rag.errors import ModelError
+from rag.memory import give_back_freed_memory
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,7 +140,7 @@ class SentenceTransformerEmbedder:
                 )
             results += [self._pooled(item, tokens) for item, tokens in zip(part, token_sets)]
             del token_sets
-            _give_back_freed_memory()
+            give_back_freed_memory()
         return results
 
     def _pooled(self, item: EmbeddingInput, tokens) -> tuple[np.ndarray, np.ndarray]:
@@ -166,26 +166,6 @@ class SentenceTransformerEmbedder:
         with autocast(self.precision):
             vector = model.encode([text], normalize_embeddings=True, convert_to_tensor=True)[0]
         return _normalise(vector.float().numpy().astype(np.float32))
-
-
-def _give_back_freed_memory() -> None:
-    """Return the C heap's freed pages to the system (glibc's ``malloc_trim``; a no-op where the
-    C library has none). Freed token matrices otherwise stay in the process, fragmented, and its
-    size grows with every slice of a long document."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim():
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
 
 
 def _pool(matrix: np.ndarray, offsets: list[tuple[int, int]], start: int, end: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from rag.errors import RagError
 from rag.shells.terminal import EXIT_OK, EXIT_USAGE, run_guarded, visible
 from rag.text import normalize_space
-from rag.types import PARTIAL_PREFIX
+from rag.ask.types import PARTIAL_PREFIX
 
 
 DOC_HELP = "ask only within this document: file name, title, id or a glob such as '*.pdf' (repeatable)"
@@ -207,7 +207,7 @@ def sentence_marks(sentence) -> str:
 
 
 def cmd_chat(args) -> int:
-    from rag.types import Turn
+    from rag.ask.types import Turn
 
     rag = _open(args)
     scope = rag.scope(args.doc) if args.doc else None

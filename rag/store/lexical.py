@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import uuid
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -178,21 +179,21 @@ class LexicalIndex:
             doc_index = len(doc_ids)
             doc_ids.append(document.record.doc_id.encode())
             previous = ""
-            rows_tokens = []
+            encoded, row_lengths = array("i"), array("q")  # compact: a long document has millions of tokens
             paths = section_paths(document.record.headings, [s.start for s in document.sentences])
             for sentence, path in zip(document.sentences, paths):
-                encoded = []
-                for term in window_terms(sentence.text, previous, title_terms, _section_terms(path)):
+                terms = window_terms(sentence.text, previous, title_terms, _section_terms(path))
+                for term in terms:
                     if term not in term_ids:
                         term_ids[term] = len(vocab)
                         vocab.append(term)
                     encoded.append(term_ids[term])
+                row_lengths.append(len(terms))
                 previous = sentence.text
-                rows_tokens.append(encoded)
             ids.append(np.asarray([s.sentence_id.encode() for s in document.sentences], dtype=f"S{ID_BYTES}"))
             docs.append(np.full(len(document.sentences), doc_index, dtype=np.int32))
-            lengths.append(np.asarray([len(t) for t in rows_tokens], dtype=np.int64))
-            token_parts.append(np.asarray([t for row in rows_tokens for t in row], dtype=np.int32))
+            lengths.append(np.frombuffer(row_lengths, dtype=np.int64).copy())
+            token_parts.append(np.frombuffer(encoded, dtype=np.int32).copy())
         if len(df) < len(vocab):
             df = np.concatenate([df, np.zeros(len(vocab) - len(df), dtype=np.int64)])
         new_tokens = token_parts[1:]
@@ -350,8 +351,13 @@ def _bm25(arrays: dict, vocabulary: int):
         return None
     import bm25s
 
-    tokens, offsets = arrays["tokens"].tolist(), arrays["offsets"].tolist()
-    corpus = [tokens[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+    import numpy as np
+
+    # One Python int per term id, shared by every row (a list of ints per row would otherwise
+    # hold a separate int object for each of millions of tokens).
+    term_ints = np.array(range(max(vocabulary, 1)), dtype=object)
+    tokens, offsets = arrays["tokens"], arrays["offsets"].tolist()
+    corpus = [term_ints[tokens[offsets[i] : offsets[i + 1]]].tolist() for i in range(len(offsets) - 1)]
     index = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
     index.index((corpus, {str(i): i for i in range(max(vocabulary, 1))}), show_progress=False)
     return index

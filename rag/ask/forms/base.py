@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from rag.ask.rerank import gate_score
-from rag.types import Evidence, Hit
+from rag.ask.types import Evidence, Hit
 
 if TYPE_CHECKING:
-    from rag.ask.analysis import QuestionAnalysis
+    from rag.ask.types import QuestionAnalysis
 
 Retrieve = Callable[[str], Sequence[Hit]]  # a question -> the hits that can answer it
 # (the reader's question, the retrieval query the hits came from, the hits) -> live evidence, best first

@@ -30,7 +30,7 @@ from rag.ask.forms.base import Describe, Reading, Tools, bridge_text
 from rag.ask.forms.lexicon import QUOTES, alternation, words_of
 from rag.ask.rerank import gate_score
 from rag.text import asks_for_number, holds_number, stem, words
-from rag.types import Evidence
+from rag.ask.types import Evidence
 
 WHO_QUESTION = re.compile(r"^\s*who\b|\bby whom\b", re.IGNORECASE)
 # "In what city…", "based in what state": a question asking for a place of a given kind.

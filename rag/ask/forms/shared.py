@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from rag.ask.forms.base import Reading, Tools, answers_agree, read_option
 from rag.ask.forms.lexicon import base_verb, is_name, leading_name, nation_spans, unquoted
 from rag.ask.rerank import gate_score
-from rag.types import Evidence
+from rag.ask.types import Evidence
 
 # "What do E. B. White and Dan Masterson have in common?"
 _IN_COMMON = re.compile(r"^what\s+(?:do|did|does)\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+(?:have|share)\s+in\s+common$", re.IGNORECASE)

@@ -33,7 +33,7 @@ from rag.ask.forms.base import Reading, Tools, answer_terms, answers_agree, brid
 from rag.ask.forms.lexicon import NATION_WORDS, QUOTES, is_name, leading_name, nations, words_of
 from rag.ask.rerank import gate_score
 from rag.text import content_terms, stem, words
-from rag.types import Evidence
+from rag.ask.types import Evidence
 
 _AUX = r"(?:are|were|is|was|do|did|does|have|had)"
 # "Are both magazines, the Woman's Viewpoint and Pick Me Up, British publications?"

@@ -17,20 +17,17 @@ import ctypes
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from rag.ingest.formats.pdf_lines import HEADING_SIZE, LETTERS_WORD, MAX_HEADING_CHARS, SPACES, Block, Line
 from rag.types import Heading
 
 CELL_GAP = 1.6  # a horizontal gap wider than this many font sizes starts a new table cell
 PARAGRAPH_GAP = 0.6  # lines further apart than the usual pitch by this many font sizes are different paragraphs
-HEADING_SIZE = 1.15  # type this much larger than the body's is a heading
-MAX_HEADING_CHARS = 150
 CELL_SEPARATOR = " | "
 _ITEM = re.compile(r"(?:[•●▪◦‣∙·■□►✓\-–—*]|\(?[0-9]{1,3}[.)]|\([a-zA-Z]{1,4}\))\s")
 _CURRENCY = frozenset({"$", "€", "£", "¥", "(", "$(", "($"})
 _FINAL_STOP = tuple(".,;:!?")
-LETTERS_WORD = re.compile(r"[^\W\d_]{3,}")
-SPACES = re.compile(r"\s+")
 _LIGATURE_MARKS = {"\x01": "fi", "\x02": "ff", "\x03": "ffi"}
 
 
@@ -55,31 +52,6 @@ class PdfText:
     pages: tuple[int, ...]
     headings: tuple[Heading, ...]
     title: str
-
-
-@dataclass
-class Line:
-    """One line of a page as written into the text: ``chars[k]`` is the pdfium character
-    index of ``text[k]`` (-1 for a space or cell separator put in by the layout)."""
-
-    text: str
-    chars: list[int]
-    size: float
-    bold: bool
-    left: float
-    top: float
-    bottom: float
-    cells: int
-    kind: str = "text"
-
-
-@dataclass
-class Block:
-    lines: list[Line] = field(default_factory=list)
-
-    @property
-    def kind(self) -> str:
-        return self.lines[0].kind
 
 
 def extract_pdf(raw: bytes, name: str, limits: PdfLimits = PdfLimits()) -> PdfText:

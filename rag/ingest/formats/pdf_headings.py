@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.ingest.formats.pdf import HEADING_SIZE, LETTERS_WORD, MAX_HEADING_CHARS, SPACES, Block
+from rag.ingest.formats.pdf_lines import HEADING_SIZE, LETTERS_WORD, MAX_HEADING_CHARS, SPACES, Block
 from rag.types import Heading
 
 MAX_OUTLINE_ITEMS = 5000

@@ -13,7 +13,8 @@ from rag.api import Rag
 from rag.parts import ANSWERERS
 from rag.ingest.sections import page_of
 from rag.shells.terminal import user_message
-from rag.types import Answer, IngestReport, SourceInfo
+from rag.ask.types import Answer
+from rag.types import IngestReport, SourceInfo
 
 
 @dataclass(frozen=True)

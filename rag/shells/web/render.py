@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 from rag.shells.web.assets import asset
 from rag.text import normalize_space
-from rag.types import PARTIAL_PREFIX, Answer, Citation, Document, Hit, IngestReport, SourceInfo
+from rag.ask.types import PARTIAL_PREFIX, Answer, Citation, Hit
+from rag.types import Document, IngestReport, SourceInfo
 
 QUOTED_TITLE = "quoted verbatim: the sentence is its source, word for word, and the file still holds it at the cited characters (checked now)"
 CHECKED_TITLE = "checked against its sources: its names, numbers and negations are in the cited sentences, which the file still holds (checked now)"
