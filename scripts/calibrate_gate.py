@@ -218,11 +218,14 @@ def figures(questions: Sequence[Question], gate: float, s: float, m: float) -> d
     for kind, qs in sorted(by_kind(questions).items()):
         marks, right = strong_marks(qs, gate, s, m)
         answerable = [q for q in qs if q.answerable]
+        on_answerable = strong_marks(answerable, gate, s, m)[0]
         out[kind] = {
             "questions": len(qs),
             "unanswerable": sum(not q.answerable for q in qs),
             "strong_marks": marks,
             "strong_right": round(right / marks, 3) if marks else None,
+            "strong_on_unanswerable": marks - on_answerable,
+            "strong_right_answerable": round(right / on_answerable, 3) if on_answerable else None,
             "right_marked_strong": round(right / len(answerable), 3) if answerable else None,
             "balanced_accuracy": _round(balanced_accuracy(qs, gate)),
             "false_refusals": _round(false_refusals(qs, gate)),
@@ -238,10 +241,11 @@ def _round(x: float | None) -> float | None:
 
 
 def markdown(rows: dict[str, dict], title: str) -> list[str]:
-    lines = [f"**{title}**", "", "| kind | questions (unanswerable) | strong marks | strong right | right answers marked strong | balanced accuracy | false refusals | lead gold and answered |", "|---" * 8 + "|"]
+    lines = [f"**{title}**", "", "| kind | questions (unanswerable) | strong marks | strong right | of them on unanswerable | right on answerable | right answers marked strong | balanced accuracy | false refusals | lead gold and answered |", "|---" * 10 + "|"]
     for kind, f in rows.items():
         lines.append(
             f"| {kind} | {f['questions']} ({f['unanswerable']}) | {f['strong_marks']} | {f['strong_right']} | "
+            f"{f['strong_on_unanswerable']} | {f['strong_right_answerable']} | "
             f"{f['right_marked_strong']} | {f['balanced_accuracy']} | {f['false_refusals']} | {f['lead_gold_answered']} |"
         )
     return lines + [""]

@@ -85,3 +85,11 @@ def test_the_halves_are_stable_and_near_even():
     assert halves == [x.calibration for x in questions]
     assert 160 < sum(halves) < 240
     assert q("ours", 7).calibration != q("qasper-val", 7).calibration or q("ours", 8).calibration != q("qasper-val", 8).calibration
+
+
+def test_the_figures_tell_strong_marks_on_unanswerable_questions_apart():
+    questions = [q("squad-v2", i, lead=0.99) for i in range(6)] + [q("squad-v2", 10 + i, answerable=False, lead=0.99) for i in range(2)]
+    questions += [q("squad-v2", 20, lead=0.99, right=False)]
+    (f,) = cg.figures(questions, 0.5, 0.95, 0.05).values()
+    assert (f["strong_marks"], f["strong_on_unanswerable"]) == (9, 2)
+    assert f["strong_right"] == round(6 / 9, 3) and f["strong_right_answerable"] == round(6 / 7, 3)
