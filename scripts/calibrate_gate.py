@@ -276,7 +276,7 @@ def main(argv=None) -> int:
     squad.add_argument("--manifest", type=Path, help="reader weights' manifest (default: the packaged reader)")
     pick = sub.add_parser("choose", help="choose the gate and strong mark and print the held-out figures")
     pick.add_argument("--ours", type=Path, required=True, help="rag eval --json over our sets")
-    pick.add_argument("--qasper", type=Path, required=True, help="rag eval <QASPER validation> --json")
+    pick.add_argument("--qasper", type=Path, nargs="+", required=True, help="rag eval <QASPER validation> --json (one or more runs, over different papers)")
     pick.add_argument("--squad", type=Path, required=True, help="the records of the squad command")
     pick.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -290,13 +290,13 @@ def main(argv=None) -> int:
         return 0
     from rag.config import Settings
 
-    for path in (args.ours, args.qasper, args.squad):
+    for path in (args.ours, *args.qasper, args.squad):
         if not path.is_file():
             print(f"calibrate_gate: error: {path} does not exist", file=sys.stderr)
             return 2
     questions = [
         *eval_questions(json.loads(args.ours.read_text("utf-8")), "ours"),
-        *eval_questions(json.loads(args.qasper.read_text("utf-8")), "qasper-val"),
+        *(q for path in args.qasper for q in eval_questions(json.loads(path.read_text("utf-8")), "qasper-val")),
         *squad_questions(args.squad),
     ]
     defaults = Settings()

@@ -1,6 +1,7 @@
 """scripts/calibrate_gate.py: the rule that chooses the gate and the strong mark, on hand-made
 questions (no model)."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -93,3 +94,28 @@ def test_the_figures_tell_strong_marks_on_unanswerable_questions_apart():
     (f,) = cg.figures(questions, 0.5, 0.95, 0.05).values()
     assert (f["strong_marks"], f["strong_on_unanswerable"]) == (9, 2)
     assert f["strong_right"] == round(6 / 9, 3) and f["strong_right_answerable"] == round(6 / 7, 3)
+
+
+def test_choose_reads_the_three_files_and_a_missing_one_is_one_line(tmp_path, capsys):
+    def report(kind, rows):
+        return {"run": {"threshold": 0.5}, "datasets": {"set": {"kind": kind, "records": rows}}}
+
+    def row(i, answerable, confidence, rank_key):
+        return {"id": str(i), "answerable": answerable, "abstained": confidence < 0.5, "confidence": confidence,
+                rank_key: 1 if answerable else None, "lead_relevance": 0.99 if answerable else 0.2, "rival_relevance": 0.1}
+
+    ours = [row(i, i % 4 != 0, 0.8 if i % 4 else 0.3, "reranked_gold_rank") for i in range(40)]
+    qasper = [row(i, i % 4 != 0, 0.7 if i % 4 else 0.4, "gold_rank") for i in range(40)]
+    (tmp_path / "ours.json").write_text(json.dumps(report("qa", ours)))
+    (tmp_path / "a.json").write_text(json.dumps(report("qasper", qasper[:20])))
+    (tmp_path / "b.json").write_text(json.dumps(report("qasper", qasper[20:])))
+    (tmp_path / "squad.jsonl").write_text(
+        "".join(json.dumps({"id": str(i), "answerable": True, "lead": 0.99, "rival": 0.1, "lead_right": True}) + "\n" for i in range(20))
+    )
+    files = ["--ours", str(tmp_path / "ours.json"), "--qasper", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--squad", str(tmp_path / "squad.jsonl")]
+    assert cg.main(["choose", *files, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["chosen"]["feasible"] and 0.4 < result["chosen"]["reader_threshold"] <= 0.7
+    assert result["held_out"]["chosen"]["qasper-val"]["questions"] + result["calibration"]["chosen"]["qasper-val"]["questions"] == 40
+    assert cg.main(["choose", *files[:-1], str(tmp_path / "gone.jsonl")]) == 2
+    assert "gone.jsonl does not exist" in capsys.readouterr().err
