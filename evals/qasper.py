@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.metrics import Metric, percentile, strip_citation_markers, summarise_mean
+from evals.metrics import CONFIDENCE_DECIMALS, Metric, percentile, strip_citation_markers, summarise_mean
 from evals.qasper_metrics import (
     UNANSWERABLE,
     best_answer_f1,
@@ -28,6 +28,7 @@ from evals.qasper_metrics import (
 from evals.records import markdown_cell as cell
 from evals.records import store_facts
 from evals.schema import QasperRow, read_rows
+from evals.scoring import lead_relevance
 from rag.ask.types import Answer
 
 ANCHORS = (
@@ -81,6 +82,9 @@ class QasperRecord:
     gold_rank: int | None  # first reranked evidence on the gold evidence (1-based)
     cited: tuple[tuple[int, int], ...]
     seconds: float
+    confidence: float = 0.0  # what the gate compared with its threshold
+    lead_relevance: float | None = None  # the reader's relevance of the best evidence (None: not judged)
+    rival_relevance: float | None = None  # ... of the most relevant other sentence it judged
 
 
 def load(folder: Path) -> list[QasperItem]:
@@ -132,6 +136,7 @@ def score(item: QasperItem, answer: Answer, seconds: float, text: str) -> Qasper
     ranked = [(e.hit.sentence.start, e.hit.sentence.end) for e in answer.ranked if Path(e.hit.path).name == item.doc]
     rank = next((i for i, span in enumerate(ranked, 1) if on_evidence(span, item.paragraphs, sentences)), None)
     answered = item.answerable and not answer.abstained
+    lead, rival = lead_relevance(answer)
     return QasperRecord(
         id=item.id,
         question=item.question,
@@ -150,6 +155,9 @@ def score(item: QasperItem, answer: Answer, seconds: float, text: str) -> Qasper
         gold_rank=rank if item.answerable else None,
         cited=cited,
         seconds=seconds,
+        confidence=round(answer.confidence, CONFIDENCE_DECIMALS),
+        lead_relevance=lead,
+        rival_relevance=rival,
     )
 
 

@@ -90,6 +90,8 @@ class QARecord:
     missing_facts: tuple[str, ...]
     alce_recall: float | None
     alce_precision: float | None
+    lead_relevance: float | None = None  # the reader's relevance of the best evidence (None: not judged)
+    rival_relevance: float | None = None  # ... of the most relevant other sentence it judged
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,18 @@ class SourceFiles:
 # ---- scoring -------------------------------------------------------------------------------
 
 
+def lead_relevance(answer: Answer) -> tuple[float | None, float | None]:
+    """The reader's relevance of the best evidence and of its strongest rival (the most relevant
+    other sentence the reader judged, a two-hop answer's bridge left out, as the strong mark
+    compares them); None where the reader did not judge."""
+    ranked = answer.ranked
+    if not ranked or ranked[0].relevance is None:
+        return None, None
+    bridge = ranked[0].bridge.sentence.sentence_id if ranked[0].bridge is not None else None
+    rivals = [e.relevance for e in ranked[1:] if e.relevance is not None and e.hit.sentence.sentence_id != bridge]
+    return ranked[0].relevance, max(rivals, default=0.0)
+
+
 def supports(claim: str, evidence: Sequence[str]) -> bool:
     """The offline judge of ALCE citation quality: ``rag.ask.support.check_support``."""
     return check_support(claim, evidence).supported
@@ -108,6 +120,7 @@ def score_answer(item: QAItem, answer: Answer, seconds: float, files: SourceFile
     answerable = item.answerable and bool(gold)
     short = "" if answer.abstained else answer.verdict or (answer.short_answer.text if answer.short_answer else "")
     spans_by_label = {c.label: span for c, span in zip(answer.citations, spans)}
+    lead, rival = lead_relevance(answer)
     strong = [s for s in answer.sentences if s.strength == "strong" and not answer.abstained]
     strong_wrong = sum(
         1
@@ -139,6 +152,8 @@ def score_answer(item: QAItem, answer: Answer, seconds: float, files: SourceFile
         missing_facts=missing_facts(text, item.facts),
         alce_recall=alce.recall,
         alce_precision=alce.precision,
+        lead_relevance=lead,
+        rival_relevance=rival,
     )
 
 
