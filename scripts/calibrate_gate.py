@@ -173,9 +173,10 @@ def judge_squad(questions: int, rivals: int, seed: int, threads: int, manifest: 
     """Per held-out SQuAD v2 dev question (a seeded sample): its record for ``squad_questions``."""
     import random
 
-    from reader_data import DATA, Overlap, articles_of, candidate, paragraphs_of, read_jsonl, sentence_at, v2_article_split
+    from reader_data import DATA, articles_of, paragraphs_of, read_jsonl, v2_article_split
+    from strong_margin import pooled_candidates
+
     from rag.models.reader import Reader
-    from rag.text import content_terms
 
     v2 = read_jsonl(DATA / "squad_v2.0_dev.jsonl")
     _, held = v2_article_split(v2)
@@ -185,19 +186,8 @@ def judge_squad(questions: int, rivals: int, seed: int, threads: int, manifest: 
     random.Random(seed).shuffle(rows)
     reader = Reader(manifest, threads=threads) if manifest else Reader(threads=threads)
     for row in rows[:questions]:
-        own = paragraphs[row["context"]]
-        candidates = [candidate(own, i) for i in range(len(own.sentences))]
         answers = [] if row["is_impossible"] else row["answers"]
-        gold = {sentence_at(own, a["start"]) for a in answers}
-        right = [i in gold for i in range(len(candidates))]
-        others = [(p, i) for p in by_article[row["title"]] if p is not own for i in range(len(p.sentences))]
-        if others:
-            overlap = Overlap([p.terms[i] for p, i in others])
-            asked = frozenset(content_terms(row["question"]))
-            others.sort(key=lambda pi: -overlap.score(asked, pi[0].terms[pi[1]]))
-        for p, i in others[:rivals]:
-            candidates.append(candidate(p, i))
-            right.append(any(a["text"] in p.sentences[i] for a in answers))
+        candidates, right = pooled_candidates(row, answers, paragraphs, by_article, rivals)
         relevance = [j.relevance for j in reader.judge(row["question"], candidates, spans_for=1)]
         order = sorted(range(len(relevance)), key=lambda i: -relevance[i])
         yield {

@@ -46,7 +46,6 @@ def pooled_questions(args):
     hold the answer, the reader's judgements). The candidates are the question's paragraph and
     the ``args.rivals`` sentences of the article's other paragraphs sharing most words with it."""
     from rag.models.reader import Reader
-    from rag.text import content_terms
 
     v2 = read_jsonl(args.data / "squad_v2.0_dev.jsonl")
     trained_articles, _ = v2_article_split(v2)
@@ -57,19 +56,28 @@ def pooled_questions(args):
     random.Random(args.seed).shuffle(sample)
     reader = Reader(threads=args.threads)
     for row in sample[: args.questions]:
-        own = paragraphs[row["context"]]
-        candidates = [candidate(own, i) for i in range(len(own.sentences))]
-        gold = {sentence_at(own, a["start"]) for a in row["answers"]}
-        right = [i in gold for i in range(len(candidates))]
-        others = [(p, i) for p in by_article[row["title"]] if p is not own for i in range(len(p.sentences))]
-        if others:
-            overlap = Overlap([p.terms[i] for p, i in others])
-            asked = frozenset(content_terms(row["question"]))
-            others.sort(key=lambda pi: -overlap.score(asked, pi[0].terms[pi[1]]))
-        for p, i in others[: args.rivals]:
-            candidates.append(candidate(p, i))
-            right.append(any(a["text"] in p.sentences[i] for a in row["answers"]))
+        candidates, right = pooled_candidates(row, row["answers"], paragraphs, by_article, args.rivals)
         yield row, candidates, right, reader.judge(row["question"], candidates, spans_for=2)
+
+
+def pooled_candidates(row, answers, paragraphs, by_article, rivals: int):
+    """A question's candidates (its paragraph's sentences, then the ``rivals`` sentences of the
+    article's other paragraphs sharing most words with it) and which of them hold an answer."""
+    from rag.text import content_terms
+
+    own = paragraphs[row["context"]]
+    candidates = [candidate(own, i) for i in range(len(own.sentences))]
+    gold = {sentence_at(own, a["start"]) for a in answers}
+    right = [i in gold for i in range(len(candidates))]
+    others = [(p, i) for p in by_article[row["title"]] if p is not own for i in range(len(p.sentences))]
+    if others:
+        overlap = Overlap([p.terms[i] for p, i in others])
+        asked = frozenset(content_terms(row["question"]))
+        others.sort(key=lambda pi: -overlap.score(asked, pi[0].terms[pi[1]]))
+    for p, i in others[:rivals]:
+        candidates.append(candidate(p, i))
+        right.append(any(a["text"] in p.sentences[i] for a in answers))
+    return candidates, right
 
 
 def leads(args) -> list[tuple[float, bool, float, bool]]:
