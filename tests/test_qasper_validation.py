@@ -14,7 +14,8 @@ import qasper_validation_set as qvs  # noqa: E402
 from evals import qasper  # noqa: E402
 from evals.harness import resolve_datasets, run_datasets  # noqa: E402
 from evals.scoring import lead_relevance  # noqa: E402
-from rag.types import Answer, Evidence, Hit, Sentence  # noqa: E402
+from rag.ask.types import Answer, Evidence, Hit  # noqa: E402
+from rag.types import Sentence  # noqa: E402
 
 PAPER_A = """# Neural Models for Harbour Logs
 
