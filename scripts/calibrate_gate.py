@@ -1,4 +1,4 @@
-"""Choose the gate and the strong mark on three kinds of questions (the rule: docs/notes-qval.md).
+"""Choose the gate and the strong mark on three kinds of questions (the rule: docs/experiments.md, 2026-12-04).
 
     .venv/bin/python scripts/calibrate_gate.py squad --out /tmp/qval-out/squad.jsonl [--questions 600] [--manifest M]
     .venv/bin/python scripts/calibrate_gate.py choose --ours ours.json --qasper qasper-val.json --squad squad.jsonl
