@@ -83,13 +83,13 @@ class SourceFiles:
 
 def lead_relevance(answer: Answer) -> tuple[float | None, float | None]:
     """The reader's relevance of the best evidence and of its strongest rival (the most relevant
-    other sentence the reader judged, a two-hop answer's bridge left out, as the strong mark
-    compares them); None where the reader did not judge."""
+    other sentence the reader judged, the sentences a form's reading rests on left out, as the
+    strong mark compares them); None where the reader did not judge."""
     ranked = answer.ranked
     if not ranked or ranked[0].relevance is None:
         return None, None
-    bridge = ranked[0].bridge.sentence.sentence_id if ranked[0].bridge is not None else None
-    rivals = [e.relevance for e in ranked[1:] if e.relevance is not None and e.hit.sentence.sentence_id != bridge]
+    rests_on = set(answer.rests_on)
+    rivals = [e.relevance for e in ranked[1:] if e.relevance is not None and e.hit.sentence.sentence_id not in rests_on]
     return ranked[0].relevance, max(rivals, default=0.0)
 
 

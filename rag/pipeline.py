@@ -151,6 +151,8 @@ def compose(rag, analysis, query, hits, evidence, candidates, warning, name, on_
     shorts = short_answers(answer, items or evidence[:1])
     answer = replace(answer, short_answer=shorts[0] if shorts else None, short_answers=shorts, warnings=(warning,) if warning else ())
     answer = with_verdict(answer, reading)
+    if reading is not None:
+        answer = replace(answer, rests_on=tuple(e.hit.sentence.sentence_id for e in reading.rests_on))
     if rag.settings.one_thing_verdicts:
         answer = with_one_thing_verdict(answer, evidence[0], question)
     return answer

@@ -138,15 +138,14 @@ def test_an_output_folder_inside_the_repository_is_refused(source, capsys):
     assert not (REPO / "qasper-validation").exists()
 
 
-def _evidence(index, relevance, bridge=None):
+def _evidence(index, relevance):
     sentence = Sentence(f"s{index}", "d", index, 0, 4, "text")
-    return Evidence(Hit(sentence, 1.0), score=relevance or 0.0, relevance=relevance, bridge=bridge)
+    return Evidence(Hit(sentence, 1.0), score=relevance or 0.0, relevance=relevance)
 
 
 def test_records_carry_the_lead_relevance_and_its_strongest_rival():
     ranked = (_evidence(0, 0.97), _evidence(1, 0.4), _evidence(2, None), _evidence(3, 0.9))
     assert lead_relevance(Answer("q", "a", False, ranked=ranked)) == (0.97, 0.9)
-    bridged = (_evidence(0, 0.97, bridge=ranked[3].hit), *ranked[1:])
-    assert lead_relevance(Answer("q", "a", False, ranked=bridged)) == (0.97, 0.4)
+    assert lead_relevance(Answer("q", "a", False, ranked=ranked, rests_on=("s3",))) == (0.97, 0.4)
     assert lead_relevance(Answer("q", "a", False, ranked=(_evidence(0, None),))) == (None, None)
     assert lead_relevance(Answer("q", "a", False, ranked=ranked[:1])) == (0.97, 0.0)

@@ -188,6 +188,7 @@ class Answer:
     verdict: str = ""  # "yes" or "no": drawn from the cited sentences together (a form's reading), never a quote
     scope: Scope | None = None  # the documents it was asked within (None: all of them)
     analysis: QuestionAnalysis | None = field(default=None, compare=False)  # how the question was read
+    rests_on: tuple[str, ...] = field(default=(), compare=False)  # sentence ids a form's reading also rests on
 
     def to_json_text(self) -> str:
         """``to_json`` serialised exactly as ``rag ask --json`` prints it."""

@@ -9,11 +9,9 @@ interrupted ingest. An ingest marks the store as being written (its generation t
 finds a ``writing-`` mark knows one was interrupted and removes the orphans, and the local
 lexical index (``rag.store.lexical``) knows whether it matches the store.
 
-Reads and writes go straight to chromadb with compact metadata: llama-index's
-``ChromaVectorStore`` stored a JSON copy of every node in its metadata (most of the store's
-disk) and its import alone took a second of every start. Chroma's full-text index and the
-metadata indexes nobody filters on are switched off.
-Embeddings are always passed explicitly: Chroma would otherwise try to download its own model.
+Reads and writes go straight to chromadb with compact metadata (llama-index's
+``ChromaVectorStore`` stored a JSON copy of every node in its metadata); Chroma's full-text
+index and the unfiltered metadata indexes are off. Embeddings are always passed explicitly.
 """
 
 from __future__ import annotations

@@ -28,12 +28,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.ingest.sections import section_paths
+from rag.store.bm25 import bm25_index, document_frequency, row_ranges
 from rag.text import content_terms
 from rag.types import DocumentRecord, Heading, Sentence
 
 FORMAT = 2
-BM25_K1 = 1.2
-BM25_B = 0.75
 ID_BYTES = 16
 ARRAYS = ("ids", "docs", "doc_ids", "tokens", "offsets", "df", "order", "sorted_ids")
 MASKS_KEPT = 64  # row masks of recent scopes kept per index
@@ -165,13 +164,13 @@ class LexicalIndex:
         dropped_rows = np.flatnonzero(remap[self.docs] < 0) if len(self) else np.zeros(0, np.int64)
         df = np.zeros(len(vocab), dtype=np.int64)
         df[: len(self.df)] = self.df
-        df -= _document_frequency(np, self.tokens, self.offsets, dropped_rows, len(vocab))
+        df -= document_frequency(np, self.tokens, self.offsets, dropped_rows, len(vocab))
         ids = [np.asarray(self.ids[kept_rows])]
         docs = [remap[self.docs[kept_rows]]]
         doc_ids = [old_doc_ids[i].encode() for i in keep_docs]
         starts, ends = self.offsets[kept_rows], self.offsets[kept_rows + 1]
         lengths = [np.asarray(ends - starts, dtype=np.int64)]
-        token_parts = [np.asarray(self.tokens[_ranges(np, starts, ends)])]
+        token_parts = [np.asarray(self.tokens[row_ranges(np, starts, ends)])]
         for document in added:
             if not document.sentences:
                 continue
@@ -202,7 +201,7 @@ class LexicalIndex:
             added_lengths = np.concatenate(lengths[1:])
             added_offsets = np.zeros(len(added_lengths) + 1, dtype=np.int64)
             np.cumsum(added_lengths, out=added_offsets[1:])
-            df += _document_frequency(np, added_tokens, added_offsets, np.arange(len(added_lengths)), len(vocab))
+            df += document_frequency(np, added_tokens, added_offsets, np.arange(len(added_lengths)), len(vocab))
         return LexicalIndex._from_rows(ids, docs, records, token_parts, lengths, doc_ids, vocab, df)
 
     @classmethod
@@ -223,7 +222,7 @@ class LexicalIndex:
             "order": order,
             "sorted_ids": ids_array[order],
         }
-        return cls(arrays, list(vocab), records, _bm25(arrays, len(vocab)))
+        return cls(arrays, list(vocab), records, bm25_index(arrays, len(vocab)))
 
     # ---- persistence -------------------------------------------------------------------
 
@@ -343,48 +342,6 @@ class LexicalIndex:
         if row <= 0 or self.docs[row - 1] != self.docs[row]:
             return None
         return self.sentence_id(row - 1)
-
-
-def _bm25(arrays: dict, vocabulary: int):
-    """A bm25s index over the token ids (None for an empty corpus)."""
-    if not len(arrays["ids"]):
-        return None
-    import bm25s
-
-    import numpy as np
-
-    # One Python int per term id, shared by every row (a list of ints per row would otherwise
-    # hold a separate int object for each of millions of tokens).
-    term_ints = np.array(range(max(vocabulary, 1)), dtype=object)
-    tokens, offsets = arrays["tokens"], arrays["offsets"].tolist()
-    corpus = [term_ints[tokens[offsets[i] : offsets[i + 1]]].tolist() for i in range(len(offsets) - 1)]
-    index = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-    index.index((corpus, {str(i): i for i in range(max(vocabulary, 1))}), show_progress=False)
-    return index
-
-
-def _document_frequency(np, tokens, offsets, rows, vocabulary: int):
-    """How many of the given rows hold each term id (each row counted once per term)."""
-    df = np.zeros(vocabulary, dtype=np.int64)
-    if not len(rows) or not vocabulary:
-        return df
-    rows = np.asarray(rows, dtype=np.int64)
-    starts, ends = offsets[rows], offsets[rows + 1]
-    picked = np.asarray(tokens[_ranges(np, starts, ends)], dtype=np.int64)
-    owner = np.repeat(np.arange(len(rows), dtype=np.int64), ends - starts)
-    pairs = np.sort(owner * vocabulary + picked)  # (row, term) pairs; a sort beats np.unique's hashing here
-    first = np.ones(len(pairs), dtype=bool)
-    first[1:] = pairs[1:] != pairs[:-1]
-    return np.bincount(pairs[first] % vocabulary, minlength=vocabulary).astype(np.int64)
-
-
-def _ranges(np, starts, ends):
-    """The concatenated index ranges [starts[i], ends[i])."""
-    lengths = ends - starts
-    if not len(lengths) or not lengths.sum():
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.arange(lengths.sum(), dtype=np.int64) + offsets
 
 
 def _safe(generation: str) -> str:
