@@ -96,6 +96,17 @@ class Form(Protocol):
         """The reading, or None when the documents do not settle it."""
 
 
+class ParsedForm:
+    """A form whose plan is what its ``parse`` made of the question, while the setting it names
+    (``setting``, a boolean of Settings) is on."""
+
+    name: str
+    setting: str
+
+    def plan(self, analysis: QuestionAnalysis, settings) -> object | None:
+        return analysis.plan if analysis.form == self.name and getattr(settings, self.setting) else None
+
+
 def read_option(option: str, asked: str, tools: Tools) -> list[Evidence]:
     """The reader's evidence for the question ``asked`` about ``option``, best first, over the
     retrieved sentences that name the option (in the sentence or its title, as whole words)."""

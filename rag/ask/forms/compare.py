@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.ask.forms.base import Reading, Tools, bridge_text, read_option
+from rag.ask.forms.base import ParsedForm, Reading, Tools, bridge_text, read_option
 from rag.ask.forms.lexicon import alternation, base_verb, unquoted, words_of
 from rag.ask.rerank import gate_score
 from rag.text import stem, words
@@ -146,16 +146,14 @@ def _option(text: str) -> str:
     return unquoted(text).rstrip(".,")
 
 
-class ComparisonForm:
+class ComparisonForm(ParsedForm):
     """The form of "which came first / has more, A or B?" and "which is X, A or B?"."""
 
     name = "comparison"
+    setting = "comparisons"
 
     def parse(self, question: str) -> Comparison | None:
         return parse_comparison(question)
-
-    def plan(self, analysis, settings) -> Comparison | None:
-        return analysis.plan if analysis.form == self.name and settings.comparisons else None
 
     def read(self, plan: Comparison, analysis, tools: Tools) -> Reading | None:
         """The winning option's sentence leads (short answer: the option's name), resting on

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.ask.forms.base import Reading, Tools, answers_agree, read_option
+from rag.ask.forms.base import ParsedForm, Reading, Tools, answers_agree, read_option
 from rag.ask.forms.lexicon import base_verb, is_name, leading_name, nation_spans, unquoted
 from rag.ask.rerank import gate_score
 from rag.ask.types import Evidence
@@ -88,16 +88,14 @@ def _made(first: str, second: str, asked: str = "") -> Shared | None:
     return Shared(options, asked)  # type: ignore[arg-type]
 
 
-class SharedForm:
+class SharedForm(ParsedForm):
     """The form of "both A and B … what?" and "what do A and B have in common?"."""
 
     name = "shared"
+    setting = "in_common"
 
     def parse(self, question: str) -> Shared | None:
         return parse_shared(question)
-
-    def plan(self, analysis, settings) -> Shared | None:
-        return analysis.plan if analysis.form == self.name and settings.in_common else None
 
     def read(self, plan: Shared, analysis, tools: Tools) -> Reading | None:
         """The second option's sentence leads with the shared answer as its short answer,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.ask.forms.base import Reading, Tools, answer_terms, answers_agree, bridge_text, read_option
+from rag.ask.forms.base import ParsedForm, Reading, Tools, answer_terms, answers_agree, bridge_text, read_option
 from rag.ask.forms.lexicon import NATION_WORDS, QUOTES, is_name, leading_name, nations, words_of
 from rag.ask.rerank import gate_score
 from rag.text import content_terms, stem, words
@@ -129,16 +129,14 @@ def _made(first: str, second: str, test: str, asked: str, verb: str = "", noun: 
     return YesNo(options, test, asked, verb.strip(), noun, aux if noun else "")  # type: ignore[arg-type]
 
 
-class VerdictForm:
+class VerdictForm(ParsedForm):
     """The form of "are A and B both X?" and "were A and B of the same Y?"."""
 
     name = "verdict"
+    setting = "verdicts"
 
     def parse(self, question: str) -> YesNo | None:
         return parse_yes_no(question)
-
-    def plan(self, analysis, settings) -> YesNo | None:
-        return analysis.plan if analysis.form == self.name and settings.verdicts else None
 
     def read(self, plan: YesNo, analysis, tools: Tools) -> Reading | None:
         """The second option's sentence leads with the verdict, resting on the first's; None
