@@ -47,22 +47,22 @@ def test_one_long_document_embeds_in_bounded_slices():
     assert model.calls == [20]
 
 
-class _CountingEmbedder:
-    """The hashing embedder, recording how many chunks each call embeds; with ``poison_call``,
-    that call fails."""
+class _FailingEmbedder:
+    """The hashing embedder, recording how many chunks each call embeds; a call for which
+    ``fails(inputs, call_number)`` is true raises as a model giving NaN would."""
 
-    def __init__(self, poison_call: int | None = None):
+    def __init__(self, fails=lambda inputs, call: False):
         from fakes import HashingEmbedder
 
         self.inner = HashingEmbedder()
-        self.name, self.dimension, self.window = "counting", 384, 256
+        self.name, self.dimension, self.window = "failing", 384, 256
         self.count_tokens, self.embed_query = self.inner.count_tokens, self.inner.embed_query
         self.calls: list[int] = []
-        self.poison_call = poison_call
+        self.fails = fails
 
     def embed_chunks(self, inputs):
         self.calls.append(len(inputs))
-        if len(self.calls) == self.poison_call:
+        if self.fails(inputs, len(self.calls)):
             raise FloatingPointError("the model gave NaN")
         return self.inner.embed_chunks(inputs)
 
@@ -89,7 +89,7 @@ def test_a_long_document_is_embedded_and_written_a_slice_at_a_time(tmp_path, mon
     monkeypatch.setattr(Store, "put_records", lambda self, batch: (records.append(len(batch)), put_records(self, batch))[1])
     (tmp_path / "long.txt").write_text(_long_document(200))
     (tmp_path / "short.txt").write_text(TREATY)
-    embedder = _CountingEmbedder()
+    embedder = _FailingEmbedder()
     rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=embedder)
     report = rag.ingest([tmp_path / "long.txt", tmp_path / "short.txt"])
     assert report.skipped == () and report.documents == 2
@@ -115,7 +115,8 @@ def test_a_long_document_failing_halfway_leaves_nothing_of_itself(tmp_path, monk
     monkeypatch.setattr(rag.ingest.indexing, "SLICE_CHUNKS", 4)
     (tmp_path / "a_short.txt").write_text(TREATY)
     (tmp_path / "b_long.txt").write_text(_long_document(200))
-    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=_CountingEmbedder(poison_call=4))
+    failing_halfway = _FailingEmbedder(lambda inputs, call: call == 4)
+    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=failing_halfway)
     report = rag.ingest([tmp_path])
     assert [p.rsplit("/", 1)[-1] for p in report.added] == ["a_short.txt"]
     assert [s.path.rsplit("/", 1)[-1] for s in report.skipped] == ["b_long.txt"]
@@ -244,22 +245,6 @@ def test_unexpected_failure_of_one_file_is_its_reason(tmp_path, capsys, monkeypa
     assert report["skipped"] == [{"path": str(docs / "locked.pdf"), "reason": DEPENDENCY_REASON}]
 
 
-class _PoisonedEmbedder:
-    """The hashing embedder, failing on any chunk that says POISON."""
-
-    def __init__(self):
-        from fakes import HashingEmbedder
-
-        self.inner = HashingEmbedder()
-        self.name, self.dimension, self.window = "poisoned", 384, 256
-        self.count_tokens, self.embed_query = self.inner.count_tokens, self.inner.embed_query
-
-    def embed_chunks(self, inputs):
-        if any("POISON" in item.text for item in inputs):
-            raise FloatingPointError("the model gave NaN")
-        return self.inner.embed_chunks(inputs)
-
-
 def test_a_document_that_fails_to_embed_is_skipped_and_its_batch_stays(tmp_path):
     from fakes import TALKS, TREATY
 
@@ -271,7 +256,8 @@ def test_a_document_that_fails_to_embed_is_skipped_and_its_batch_stays(tmp_path)
     (docs / "a.txt").write_text(TREATY)
     (docs / "b.txt").write_text("Title: Bad\n-----\nThis sentence says POISON to the model.\n")
     (docs / "c.txt").write_text(TALKS)
-    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=_PoisonedEmbedder())
+    poisoned = _FailingEmbedder(lambda inputs, call: any("POISON" in item.text for item in inputs))
+    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=poisoned)
     report = rag.ingest([docs])
     assert [p.rsplit("/", 1)[-1] for p in report.added] == ["a.txt", "c.txt"]
     assert [(s.path.rsplit("/", 1)[-1], s.reason) for s in report.skipped] == [
