@@ -8,6 +8,7 @@ spans a line break must match with its newline. Screenshots go to artifacts/scre
 Needs /usr/bin/chromium: run scripts/install_browser.sh (CI does).
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -88,15 +89,14 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"app.py did not answer on {url} within {START_TIMEOUT} s:\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ui")
-    note = folder / "vellmouth.txt"
-    note.write_text(NOTE, encoding="utf-8")
+@contextlib.contextmanager
+def serving(folder: Path, documents):
+    """Ingest ``documents`` into a store in ``folder`` and serve app.py on it; yields (its URL,
+    when the app was started). After the block the app is stopped and its log holds no traceback."""
     store = folder / "store"
     env = _clean_env()
     built = subprocess.run(
-        [sys.executable, "-m", "rag.shells.cli", "ingest", str(SEED), str(note), "--store", str(store)],
+        [sys.executable, "-m", "rag.shells.cli", "ingest", *map(str, documents), "--store", str(store)],
         cwd=folder, env=env, capture_output=True, text=True, timeout=600,
     )
     assert built.returncode == 0, built.stderr
@@ -111,7 +111,7 @@ def served(tmp_path_factory):
         )
     try:
         _wait_until_up(url, process, log)
-        yield Served(url, folder, time.monotonic() - started)
+        yield url, started
     finally:
         process.terminate()
         try:
@@ -121,6 +121,15 @@ def served(tmp_path_factory):
             process.wait()
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, text
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ui")
+    note = folder / "vellmouth.txt"
+    note.write_text(NOTE, encoding="utf-8")
+    with serving(folder, [SEED, note]) as (url, started):
+        yield Served(url, folder, time.monotonic() - started)
 
 
 @pytest.fixture(scope="module")

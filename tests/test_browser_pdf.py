@@ -2,20 +2,15 @@
 as an image with the sentence's boxes over it (the Costco release of ../shared/pdfs, 4 pages,
 the answer on page 2). Needs /usr/bin/chromium (scripts/install_browser.sh)."""
 
-import subprocess
-import sys
 import time
 
 import pytest
 from conftest import SHARED
 from test_browser import (  # noqa: F401  (browser: the shared Chromium fixture)
     LAPTOP,
-    ROOT,
-    _clean_env,
-    _free_port,
-    _wait_until_up,
     ask,
     browser,
+    serving,
     shot,
 )
 
@@ -27,33 +22,8 @@ INTEL = SHARED / "pdfs" / "INTEL_2022Q4_EARNINGS.pdf"
 
 @pytest.fixture(scope="module")
 def served_pdf(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ui-pdf")
-    store = folder / "store"
-    env = _clean_env()
-    built = subprocess.run(
-        [sys.executable, "-m", "rag.shells.cli", "ingest", str(COSTCO), str(INTEL), "--store", str(store)],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert built.returncode == 0, built.stderr
-    log = folder / "app.log"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--store", str(store)],
-            cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_up(url, process, log)
+    with serving(tmp_path_factory.mktemp("ui-pdf"), [COSTCO, INTEL]) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert "Traceback" not in log.read_text(errors="replace")
 
 
 def test_pdf_citation_opens_its_page_with_the_sentence_boxed(browser, served_pdf):  # noqa: F811
