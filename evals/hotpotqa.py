@@ -31,7 +31,7 @@ from evals.metrics import (
     token_f1,
 )
 from evals.records import markdown_cell as cell
-from evals.records import store_facts
+from evals.records import missed_table, store_facts
 from evals.schema import HotpotRow, read_rows
 from rag.ask.types import Answer
 from rag.types import content_id
@@ -252,17 +252,13 @@ def report_section(records: Sequence[HotpotRecord], facts: dict, shown: int = 30
         f"`{facts['store']}`; ingest took {facts['ingest_seconds']} s this run. The extractive answerer answers with "
         "whole source sentences, so exact match is near 0 and token F1 low by design; 'gold answer contained' shows "
         "how often the answer text holds the gold answer.",
-        "",
-        f"Questions citing no supporting paragraph: {len(missed)} of {len(records)}"
-        + (f" (first {shown} shown)" if len(missed) > shown else "")
-        + ".",
-        "",
     ]
-    if missed:
-        lines += ["| id | question | gold answer | answer | cited titles | supporting titles |", "|---" * 6 + "|"]
-        lines += [
-            f"| {r.id} | {cell(r.question)} | {cell(r.gold_answer)} | {cell(r.answer, 300)} "
-            f"| {cell('; '.join(r.cited_titles)) or '—'} | {cell('; '.join(r.supporting_titles))} |"
-            for r in missed[:shown]
-        ]
-    return lines
+    return lines + missed_table(
+        "Questions citing no supporting paragraph",
+        missed,
+        len(records),
+        shown,
+        ("id", "question", "gold answer", "answer", "cited titles", "supporting titles"),
+        lambda r: f"| {r.id} | {cell(r.question)} | {cell(r.gold_answer)} | {cell(r.answer, 300)} "
+        f"| {cell('; '.join(r.cited_titles)) or '—'} | {cell('; '.join(r.supporting_titles))} |",
+    )

@@ -26,6 +26,7 @@ from evals.qasper_metrics import (
     yes_no_correct,
 )
 from evals.records import markdown_cell as cell
+from evals.records import missed_table
 from evals.records import store_facts
 from evals.schema import QasperRow, read_rows
 from evals.scoring import lead_relevance
@@ -248,17 +249,11 @@ def report_section(records: Sequence[QasperRecord], facts: dict, shown: int = 30
         *(f"| {name} | {answer_f1} | F1 {evidence_f1} |" for name, answer_f1, evidence_f1 in ANCHORS),
     ]
     missed = [r for r in records if r.answerable and not r.evidence_hit]
-    lines += [
-        "",
-        f"Answerable questions citing no gold evidence: {len(missed)} of {sum(r.answerable for r in records)}"
-        + (f" (first {shown} shown)" if len(missed) > shown else "")
-        + ".",
-        "",
-    ]
-    if missed:
-        lines += ["| id | paper | question | answer | gold answers |", "|---" * 5 + "|"]
-        lines += [
-            f"| {r.id} | {r.doc} | {cell(r.question)} | {cell(r.answer, 300)} | {cell(' / '.join(r.gold_answers), 200)} |"
-            for r in missed[:shown]
-        ]
-    return lines
+    return lines + missed_table(
+        "Answerable questions citing no gold evidence",
+        missed,
+        sum(r.answerable for r in records),
+        shown,
+        ("id", "paper", "question", "answer", "gold answers"),
+        lambda r: f"| {r.id} | {r.doc} | {cell(r.question)} | {cell(r.answer, 300)} | {cell(' / '.join(r.gold_answers), 200)} |",
+    )

@@ -3,6 +3,7 @@ by the harness, the report and the HotpotQA runner."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +121,15 @@ def markdown_cell(text: str, limit: int = 220) -> str:
     """Text fit for one Markdown table cell: one line, pipes escaped, at most ``limit`` characters."""
     flat = normalize_space(str(text)).replace("|", "\\|")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def missed_table(caption: str, missed: Sequence, total: int, shown: int, columns: Sequence[str], row) -> list[str]:
+    """Markdown lines: "``caption``: N of ``total``", then a table (``columns``, one ``row(r)`` line
+    each) of the first ``shown`` of ``missed``."""
+    lines = ["", f"{caption}: {len(missed)} of {total}" + (f" (first {shown} shown)" if len(missed) > shown else "") + ".", ""]
+    if missed:
+        lines += ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|", *(row(r) for r in missed[:shown])]
+    return lines
 
 
 def store_facts(report, store_dir, warmup: float) -> dict:
