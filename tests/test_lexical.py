@@ -140,3 +140,31 @@ def test_a_write_by_another_instance_is_seen_at_the_next_question(tmp_path):
     Rag(settings, embedder=HashingEmbedder()).ingest([tmp_path / "more"])  # like a server's other client
     assert not reader.ask("What did Pistorius warn about?").abstained
     assert len(reader.sources()) == 2
+
+
+@pytest.mark.parametrize("block_tokens", [7, 1 << 20])
+def test_the_bm25_matrix_is_the_one_bm25s_builds_whatever_the_block(block_tokens, monkeypatch):
+    """The matrix built in blocks of rows from the flat token arrays equals, byte for byte,
+    the one bm25s builds from per-row lists (and so do the scores it gives a query)."""
+    import bm25s
+    import numpy as np
+
+    from rag.store import bm25
+
+    monkeypatch.setattr(bm25, "BLOCK_TOKENS", block_tokens)
+    rng = np.random.default_rng(3)
+    vocabulary = 300
+    rows = [rng.integers(0, vocabulary, size=int(rng.integers(0, 25))).tolist() for _ in range(400)]
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    tokens = np.asarray([t for r in rows for t in r], dtype=np.int32)
+    built = bm25.bm25_index({"ids": np.zeros(len(rows)), "tokens": tokens, "offsets": offsets}, vocabulary)
+    reference = bm25s.BM25(k1=bm25.BM25_K1, b=bm25.BM25_B, method="lucene")
+    reference.index((rows, {str(i): i for i in range(vocabulary)}), show_progress=False)
+    for key in ("data", "indices", "indptr"):
+        assert np.array_equal(built.scores[key], reference.scores[key]), key
+    assert built.vocab_dict == reference.vocab_dict
+    query = [5, 17, 230]
+    assert np.array_equal(built.get_scores(query), reference.get_scores(query))
+    counted = bm25.document_frequency(np, tokens, offsets, np.arange(len(rows)), vocabulary)
+    assert counted.tolist() == [sum(t in set(r) for r in rows) for t in range(vocabulary)]

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.ingest.sections import section_paths
+from rag.memory import give_back_freed_memory
 from rag.store.bm25 import bm25_index, document_frequency, row_ranges
 from rag.text import content_terms
 from rag.types import DocumentRecord, Heading, Sentence
@@ -193,6 +194,8 @@ class LexicalIndex:
             docs.append(np.full(len(document.sentences), doc_index, dtype=np.int32))
             lengths.append(np.frombuffer(row_lengths, dtype=np.int64).copy())
             token_parts.append(np.frombuffer(encoded, dtype=np.int32).copy())
+            del encoded, row_lengths
+            give_back_freed_memory()  # the window terms of a long document, freed in fragments
         if len(df) < len(vocab):
             df = np.concatenate([df, np.zeros(len(vocab) - len(df), dtype=np.int64)])
         new_tokens = token_parts[1:]
@@ -202,13 +205,14 @@ class LexicalIndex:
             added_offsets = np.zeros(len(added_lengths) + 1, dtype=np.int64)
             np.cumsum(added_lengths, out=added_offsets[1:])
             df += document_frequency(np, added_tokens, added_offsets, np.arange(len(added_lengths)), len(vocab))
+            del added_tokens, added_lengths, added_offsets
         return LexicalIndex._from_rows(ids, docs, records, token_parts, lengths, doc_ids, vocab, df)
 
     @classmethod
     def _from_rows(cls, ids, docs, records, token_parts, lengths, doc_ids, vocab, df) -> LexicalIndex:
         import numpy as np
 
-        ids_array = np.concatenate(ids).astype(f"S{ID_BYTES}")
+        ids_array = np.concatenate(ids).astype(f"S{ID_BYTES}", copy=False)
         offsets = np.zeros(len(ids_array) + 1, dtype=np.int64)
         np.cumsum(np.concatenate(lengths), out=offsets[1:])
         order = np.argsort(ids_array, kind="stable")
@@ -216,13 +220,18 @@ class LexicalIndex:
             "ids": ids_array,
             "docs": np.concatenate(docs).astype(np.int32),
             "doc_ids": np.asarray(list(doc_ids), dtype=f"S{ID_BYTES}"),
-            "tokens": np.concatenate(token_parts).astype(np.int32),
+            "tokens": np.concatenate(token_parts).astype(np.int32, copy=False),
             "offsets": offsets,
             "df": df,
             "order": order,
             "sorted_ids": ids_array[order],
         }
-        return cls(arrays, list(vocab), records, bm25_index(arrays, len(vocab)))
+        for parts in (ids, docs, token_parts, lengths):
+            parts.clear()  # the caller's lists, no longer needed: freed before the matrix is built
+        give_back_freed_memory()
+        index = cls(arrays, list(vocab), records, bm25_index(arrays, len(vocab)))
+        give_back_freed_memory()
+        return index
 
     # ---- persistence -------------------------------------------------------------------
 
