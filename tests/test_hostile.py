@@ -125,6 +125,69 @@ def test_a_long_document_failing_halfway_leaves_nothing_of_itself(tmp_path, monk
     assert counts["documents"] == 1 and counts["sentences"] == len(rag.store.sentences_of(short))
 
 
+def test_a_long_text_is_written_in_bounded_parts_read_back_whole_and_deleted_with_its_document(tmp_path, monkeypatch):
+    """A document's text goes to the store a few parts per write (Chroma copies what it writes
+    several times over), comes back exactly, and leaves nothing behind when it is removed or
+    when an ingest died before its record was written."""
+    from fakes import HashingEmbedder
+
+    import rag.store.texts
+    from rag.config import Settings
+    from rag.api import Rag
+
+    monkeypatch.setattr(rag.store.texts, "PART_CHARS", 500)
+    monkeypatch.setattr(rag.store.texts, "WRITE_CHARS", 1200)
+    text = _long_document(60)
+    (tmp_path / "long.txt").write_text(text)
+    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=HashingEmbedder())
+    writes = []
+    texts = rag.store._texts
+    monkeypatch.setattr(
+        rag.store, "_texts", type("Counting", (), {
+            "upsert": lambda self, **kw: (writes.append(sum(len(m["text"]) for m in kw["metadatas"])), texts.upsert(**kw))[1],
+            "__getattr__": lambda self, name: getattr(texts, name),
+        })()
+    )
+    rag.ingest([tmp_path / "long.txt"])
+    (doc_id, record), = rag.store.document_records().items()
+    stored = rag.store.document(doc_id)
+    assert stored is not None and stored.text == (tmp_path / "long.txt").read_text()
+    assert len(writes) > 3 and max(writes) <= 1200 and sum(writes) == len(stored.text)
+    assert texts.count() == -(-len(stored.text) // 500)
+    texts.delete(ids=[texts.get(include=[])["ids"][2]])  # a part lost: no text rather than a wrong one
+    assert rag.store.document(doc_id) is None
+    rag.store.delete_documents([doc_id])
+    assert texts.count() == 0
+    # Parts of a document whose record was never written are orphans, removed like its sentences.
+    texts.upsert(ids=["orphan:00000"], embeddings=[[1.0]], metadatas=[{"document_id": "orphan", "part": 0, "text": "x"}])
+    rag.store.delete_orphans()
+    assert texts.count() == 0
+
+
+def test_a_record_written_before_texts_were_kept_in_parts_still_gives_its_text(tmp_path):
+    """Stores built by an earlier version keep the whole text in the document's record."""
+    from fakes import TREATY, HashingEmbedder
+
+    from rag.config import Settings
+    from rag.api import Rag
+    from rag.store.schema import TEXT_KEY
+    from rag.store.texts import TEXTS
+
+    (tmp_path / "treaty.txt").write_text(TREATY)
+    rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=HashingEmbedder())
+    rag.ingest([tmp_path])
+    (doc_id, _), = rag.store.document_records().items()
+    whole = rag.store.document(doc_id).text
+    documents = rag.store._collections["documents"]
+    documents.update(ids=[doc_id], metadatas=[{TEXT_KEY: whole}])
+    rag.store.client.delete_collection(rag.store._name(TEXTS))
+    rag.store.close()
+    from rag.store.chroma import Store
+
+    old = Store(Settings(store_dir=tmp_path / "store"), create=False, client=rag.store.client)
+    assert old._texts is None and old.document(doc_id).text == whole
+
+
 # ---- special files and bounded reads ----------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from rag.errors import StoreError, StoreMismatchError
 from rag.store.client import open_client, server_errors
 from rag.store.lock import FolderLock
 from rag.store.schema import TEXT_KEY, collection_schema, record_from_metadata, record_metadata
+from rag.store.texts import PARTS_KEY, TEXTS, doc_id_of, joined, part_count, part_writes
 from rag.types import Document, DocumentRecord, Sentence
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class Store:
             self._release = weakref.finalize(self, self._folder_lock.release)
         self._check_fingerprint()
         self._collections = {kind: self._collection(kind, create) for kind in _KINDS}
+        # Stores written before texts were kept in parts have no texts collection (and read none).
+        self._texts = self._collection(TEXTS, create) if create or self._has(TEXTS) else None
         self._batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
 
     def close(self) -> None:
@@ -135,6 +138,9 @@ class Store:
                 f"{others[0]}, these settings give {self.fingerprint}: another embedding model, splitter or "
                 "store layout); rebuild it into a new store: rag ingest PATH --store NEW_DIR, or delete the old one"
             )
+
+    def _has(self, kind: str) -> bool:
+        return self._name(kind) in {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
 
     def _collection(self, kind: str, create: bool):
         name = self._name(kind)
@@ -194,7 +200,11 @@ class Store:
         if not got["ids"]:
             return None
         meta = got["metadatas"][0]
-        return record_from_metadata(doc_id, meta).document(meta[TEXT_KEY])
+        text = meta.get(TEXT_KEY)  # the whole text, in records written by earlier versions
+        if text is None and self._texts is not None:
+            parts = self._texts.get(where={"document_id": doc_id}, include=["metadatas"])
+            text = joined(parts["metadatas"], int(meta.get(PARTS_KEY, 0)))
+        return None if text is None else record_from_metadata(doc_id, meta).document(text)
 
     def put_documents(self, batch: Sequence[StoredDocument]) -> list[DocumentRecord]:
         """Store new documents with their sentences and chunks: one write per collection for
@@ -249,11 +259,13 @@ class Store:
         import numpy as np
 
         records = [stored.record for stored in batch]
+        for ids, metadatas in part_writes([(s.document.doc_id, s.document.text) for s in batch]):
+            self._texts.upsert(ids=ids, embeddings=np.ones((len(ids), 1), dtype="float32"), metadatas=metadatas)
         self._upsert(
             "documents",
             [r.doc_id for r in records],
             [np.ones(1, dtype="float32")] * len(records),
-            [{**record_metadata(r, self.fingerprint), TEXT_KEY: s.document.text} for r, s in zip(records, batch)],
+            [{**record_metadata(r, self.fingerprint), PARTS_KEY: part_count(s.document.text)} for r, s in zip(records, batch)],
         )
         return records
 
@@ -286,6 +298,8 @@ class Store:
             where = {"document_id": part[0]} if len(part) == 1 else {"document_id": {"$in": part}}
             self._collections["sentences"].delete(where=where)
             self._collections["chunks"].delete(where=where)
+            if self._texts is not None:
+                self._texts.delete(where=where)
 
     @server_errors
     @_writes
@@ -304,6 +318,10 @@ class Store:
             for i in range(0, len(orphans), self._batch):
                 self._collections[kind].delete(ids=orphans[i : i + self._batch])
             removed += len(orphans)
+        if self._texts is not None:
+            parts = [i for ids in self._scan_ids(self._texts) for i in ids if doc_id_of(i) not in complete]
+            for i in range(0, len(parts), self._batch):
+                self._texts.delete(ids=parts[i : i + self._batch])
         return removed
 
     @server_errors
@@ -385,6 +403,16 @@ class Store:
             if not got["ids"]:
                 return
             yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"])
+            offset += len(got["ids"])
+
+
+    def _scan_ids(self, collection):
+        offset = 0
+        while True:
+            got = collection.get(include=[], limit=_PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got["ids"]
             offset += len(got["ids"])
 
 

@@ -17,8 +17,7 @@ HNSW = {"ef_search": 512, "ef_construction": 100, "max_neighbors": 16}
 # Texts (a sentence's, a document's) are metadata values, not Chroma documents: the embedded
 # store builds a trigram full-text index over documents whatever the schema says (measured
 # here: it halved the rate of sentence writes and cost 2-5x per document), and rag never
-# searches it. Scanning the document records therefore reads their texts too; that happens
-# only when the lexical index is rebuilt, which reads every sentence anyway.
+# searches it. A document's text lies in parts in the texts collection (rag/store/texts.py).
 TEXT_KEY = "text"
 # Metadata keys that are never filtered on (only ``document_id``, ``path`` and
 # ``content_hash`` are): no inverted index for them.
@@ -26,9 +25,10 @@ _UNINDEXED = {
     "sentences": {"int": ("index", "start", "end"), "str": ("chunk_id", TEXT_KEY)},
     "chunks": {"int": ("start", "end", "tokens"), "str": ("sentence_ids",)},
     "documents": {
-        "int": ("body_start", "sentences", "chunks"),
+        "int": ("body_start", "sentences", "chunks", "text_parts"),
         "str": ("copies", "title", "source", "licence", "kind", "fingerprint", "pages", "headings", TEXT_KEY),
     },
+    "texts": {"int": ("part",), "str": (TEXT_KEY,)},
 }
 
 
