@@ -156,6 +156,12 @@ def parse_args(argv=None):
         action="store_true",
         help="add the starting reader's most relevant wrong sentence of another paragraph of the article as a negative",
     )
+    parser.add_argument(
+        "--trainable-layers",
+        type=int,
+        default=4,
+        help="train only the top N encoder layers and the heads (at most 4: the two lowest stay the base model's)",
+    )
     return parser.parse_args(argv)
 
 
@@ -201,8 +207,10 @@ def main(argv=None) -> int:
         counts["pairs"] = sum(len(g.candidates) for g in groups)
         qasper_dev = load_qasper(args.qasper, "validation", args.limit and 3)
     print(f"data: {json.dumps(counts)} ({time.time() - started:.0f} s)", flush=True)
+    layers = net.encoder.config.num_hidden_layers
+    held = tuple(f"encoder.encoder.layer.{i}." for i in range(layers - min(args.trainable_layers, layers - 2)))
     for name, parameter in net.named_parameters():
-        parameter.requires_grad = not is_frozen(name)
+        parameter.requires_grad = not (is_frozen(name) or name.startswith(held))
     plan = batches(groups, args.groups_per_batch, args.seed)
     total_steps = max(1, int(len(plan) * args.epochs))
     plan = (plan * math.ceil(args.epochs))[:total_steps]
@@ -279,7 +287,7 @@ def main(argv=None) -> int:
 def _identity(args) -> dict:
     """The arguments that change what is trained (a checkpoint resumes only for the same ones)."""
     keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs", "cross_article", "next_sentence", "mined_negatives")
-    keys += ("qasper_groups", "replay")
+    keys += ("qasper_groups", "replay", "trainable_layers")
     return {**{k: getattr(args, k) for k in keys}, "init_from": str(args.init_from or ""), "qasper": str(args.qasper or "")}
 
 
