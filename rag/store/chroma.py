@@ -30,8 +30,16 @@ from rag.config import Settings
 from rag.errors import StoreError, StoreMismatchError
 from rag.store.client import open_client, server_errors
 from rag.store.lock import FolderLock
-from rag.store.schema import TEXT_KEY, collection_schema, record_from_metadata, record_metadata
-from rag.store.texts import PARTS_KEY, TEXTS, doc_id_of, joined, part_count, part_writes
+from rag.store.schema import (
+    TEXT_KEY,
+    chunk_metadata,
+    collection_schema,
+    record_from_metadata,
+    record_metadata,
+    sentence_from_metadata,
+    sentence_metadata,
+)
+from rag.store.texts import PARTS_KEY, TEXTS, doc_id_of, part_count, read_text, write_texts
 from rag.types import Document, DocumentRecord, Sentence
 
 if TYPE_CHECKING:
@@ -202,8 +210,7 @@ class Store:
         meta = got["metadatas"][0]
         text = meta.get(TEXT_KEY)  # the whole text, in records written by earlier versions
         if text is None and self._texts is not None:
-            parts = self._texts.get(where={"document_id": doc_id}, include=["metadatas"])
-            text = joined(parts["metadatas"], int(meta.get(PARTS_KEY, 0)))
+            text = read_text(self._texts, doc_id, int(meta.get(PARTS_KEY, 0)))
         return None if text is None else record_from_metadata(doc_id, meta).document(text)
 
     def put_documents(self, batch: Sequence[StoredDocument]) -> list[DocumentRecord]:
@@ -226,29 +233,11 @@ class Store:
                 chunk = item.chunk
                 chunk_ids.append(chunk.chunk_id)
                 chunk_vectors.append(chunk_vector)
-                chunk_meta.append(
-                    {
-                        "document_id": document.doc_id,
-                        "start": chunk.start,
-                        "end": chunk.end,
-                        "tokens": chunk.token_count,
-                        "sentence_ids": ",".join(chunk.sentence_ids),
-                    }
-                )
+                chunk_meta.append(chunk_metadata(document.doc_id, chunk))
                 for sentence_id, vector in zip(chunk.sentence_ids, sentence_matrix):
-                    sentence = by_id[sentence_id]
                     sentence_ids.append(sentence_id)
                     sentence_vectors.append(vector)
-                    sentence_meta.append(
-                        {
-                            "document_id": document.doc_id,
-                            "index": sentence.index,
-                            "start": sentence.start,
-                            "end": sentence.end,
-                            "chunk_id": chunk.chunk_id,
-                            TEXT_KEY: sentence.text,
-                        }
-                    )
+                    sentence_meta.append(sentence_metadata(by_id[sentence_id], chunk.chunk_id))
         self._upsert("sentences", sentence_ids, sentence_vectors, sentence_meta)
         self._upsert("chunks", chunk_ids, chunk_vectors, chunk_meta)
 
@@ -259,8 +248,7 @@ class Store:
         import numpy as np
 
         records = [stored.record for stored in batch]
-        for ids, metadatas in part_writes([(s.document.doc_id, s.document.text) for s in batch]):
-            self._texts.upsert(ids=ids, embeddings=np.ones((len(ids), 1), dtype="float32"), metadatas=metadatas)
+        write_texts(self._texts, [(s.document.doc_id, s.document.text) for s in batch])
         self._upsert(
             "documents",
             [r.doc_id for r in records],
@@ -319,7 +307,7 @@ class Store:
                 self._collections[kind].delete(ids=orphans[i : i + self._batch])
             removed += len(orphans)
         if self._texts is not None:
-            parts = [i for ids in self._scan_ids(self._texts) for i in ids if doc_id_of(i) not in complete]
+            parts = [i for ids, _ in self._scan(TEXTS, include=()) for i in ids if doc_id_of(i) not in complete]
             for i in range(0, len(parts), self._batch):
                 self._texts.delete(ids=parts[i : i + self._batch])
         return removed
@@ -336,13 +324,13 @@ class Store:
         """Every stored sentence (a scan of the store, in no particular order)."""
         for ids, metadatas in self._scan("sentences"):
             for node_id, meta in zip(ids, metadatas):
-                yield _sentence(node_id, meta)
+                yield sentence_from_metadata(node_id, meta)
 
     @server_errors
     def sentences_of(self, doc_id: str) -> list[Sentence]:
         """A document's stored sentences in order."""
         got = self._collections["sentences"].get(where={"document_id": doc_id}, include=["metadatas"])
-        sentences = [_sentence(i, m) for i, m in zip(got["ids"], got["metadatas"])]
+        sentences = [sentence_from_metadata(i, m) for i, m in zip(got["ids"], got["metadatas"])]
         return sorted(sentences, key=lambda s: s.index)
 
     @server_errors
@@ -351,14 +339,14 @@ class Store:
         if not sentence_ids:
             return {}
         got = self._collections["sentences"].get(ids=list(sentence_ids), include=["metadatas"])
-        return {i: _sentence(i, m) for i, m in zip(got["ids"], got["metadatas"])}
+        return {i: sentence_from_metadata(i, m) for i, m in zip(got["ids"], got["metadatas"])}
 
     @server_errors
     def query_sentences(self, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
         """Nearest sentences by cosine similarity, each with its stored sentence (only of the
         documents ``within``, when given)."""
         hits = self._query("sentences", vector, k, within)
-        return [replace(hit, sentence=_sentence(hit.node_id, hit.metadata)) for hit in hits]
+        return [replace(hit, sentence=sentence_from_metadata(hit.node_id, hit.metadata)) for hit in hits]
 
     @server_errors
     def query_chunks(self, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
@@ -395,33 +383,12 @@ class Store:
             hits.append(DenseHit(node_id, str(metadata.get("document_id", "")), 1.0 - float(distance), metadata))
         return hits
 
-    def _scan(self, kind: str):
-        collection = self._collections[kind]
+    def _scan(self, kind: str, include: tuple[str, ...] = ("metadatas",)):
+        collection = self._texts if kind == TEXTS else self._collections[kind]
         offset = 0
         while True:
-            got = collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            got = collection.get(include=list(include), limit=_PAGE, offset=offset)
             if not got["ids"]:
                 return
             yield got["ids"], got.get("metadatas") or [{}] * len(got["ids"])
             offset += len(got["ids"])
-
-
-    def _scan_ids(self, collection):
-        offset = 0
-        while True:
-            got = collection.get(include=[], limit=_PAGE, offset=offset)
-            if not got["ids"]:
-                return
-            yield got["ids"]
-            offset += len(got["ids"])
-
-
-def _sentence(sentence_id: str, meta: dict) -> Sentence:
-    return Sentence(
-        sentence_id=sentence_id,
-        doc_id=meta["document_id"],
-        index=int(meta["index"]),
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        text=meta[TEXT_KEY],
-    )

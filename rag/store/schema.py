@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from rag.ingest.sections import headings_from_json, headings_json
-from rag.types import DocumentRecord
+from rag.types import Chunk, DocumentRecord, Sentence
 
 # Chroma's default ef_search (100) missed the true nearest sentence for real questions here;
 # a wider search costs a few milliseconds on stores of this size. Construction at Chroma's
@@ -67,6 +67,41 @@ def record_metadata(record: DocumentRecord, fingerprint: str) -> dict:
         "pages": json.dumps(list(record.pages)),
         "headings": headings_json(record.headings),
         "fingerprint": fingerprint,
+    }
+
+
+def sentence_metadata(sentence: Sentence, chunk_id: str) -> dict:
+    """A sentence as the sentences collection keeps it (its vector beside it)."""
+    return {
+        "document_id": sentence.doc_id,
+        "index": sentence.index,
+        "start": sentence.start,
+        "end": sentence.end,
+        "chunk_id": chunk_id,
+        TEXT_KEY: sentence.text,
+    }
+
+
+def sentence_from_metadata(sentence_id: str, meta: dict) -> Sentence:
+    """A stored sentence as read back from the sentences collection."""
+    return Sentence(
+        sentence_id=sentence_id,
+        doc_id=meta["document_id"],
+        index=int(meta["index"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=meta[TEXT_KEY],
+    )
+
+
+def chunk_metadata(doc_id: str, chunk: Chunk) -> dict:
+    """A chunk as the chunks collection keeps it: its place and its sentences' ids."""
+    return {
+        "document_id": doc_id,
+        "start": chunk.start,
+        "end": chunk.end,
+        "tokens": chunk.token_count,
+        "sentence_ids": ",".join(chunk.sentence_ids),
     }
 
 

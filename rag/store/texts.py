@@ -57,9 +57,18 @@ def part_writes(documents: list[tuple[str, str]]) -> Iterator[tuple[list[str], l
         yield ids, metadatas
 
 
-def joined(metadatas: list[dict], parts: int) -> str | None:
-    """The text from its parts' metadatas (any order); None unless all ``parts`` are there."""
-    by_number = {int(m[PART_KEY]): m[TEXT_KEY] for m in metadatas}
+def write_texts(collection, documents: list[tuple[str, str]]) -> None:
+    """Write the texts of (doc id, text) pairs into the texts ``collection``, in parts."""
+    import numpy as np
+
+    for ids, metadatas in part_writes(documents):
+        collection.upsert(ids=ids, embeddings=np.ones((len(ids), 1), dtype="float32"), metadatas=metadatas)
+
+
+def read_text(collection, doc_id: str, parts: int) -> str | None:
+    """A document's text from its parts in ``collection``; None unless all ``parts`` are there."""
+    got = collection.get(where={"document_id": doc_id}, include=["metadatas"])
+    by_number = {int(m[PART_KEY]): m[TEXT_KEY] for m in got["metadatas"]}
     if sorted(by_number) != list(range(parts)):
         return None
     return "".join(by_number[i] for i in range(parts))
