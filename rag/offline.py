@@ -1,4 +1,4 @@
-"""Process settings that keep every library offline and quiet; applied on ``import rag``."""
+"""Process settings that keep every library offline, quiet and lean; applied on ``import rag``."""
 
 from __future__ import annotations
 
@@ -31,9 +31,18 @@ def tiktoken_cache_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
+# oneDNN keeps a compiled kernel per input shape it meets (1,024 by default); chunks and
+# questions come in many lengths, so a long ingest grew by some 50-90 MiB of kernels it
+# rarely reuses. A few are enough: a question or a chunk batch costs no more with 8.
+_DEFAULTS = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "8"}
+
+
 def configure_offline() -> None:
-    """Force the offline/no-telemetry environment and point tiktoken at its bundled cache."""
+    """Force the offline/no-telemetry environment and point tiktoken at its bundled cache;
+    set the native libraries' defaults a user has not set."""
     os.environ.update(_FORCED)
+    for key, value in _DEFAULTS.items():
+        os.environ.setdefault(key, value)
     if "TIKTOKEN_CACHE_DIR" not in os.environ:
         folder = tiktoken_cache_dir()
         if folder is not None:

@@ -134,3 +134,18 @@ def test_the_settings_file_is_read_only_through_load_settings(clean_env, tmp_pat
     assert Settings().threads == Settings.model_fields["threads"].default
     clean_env.setenv("RAG_CONFIG", str(tmp_path / "missing.toml"))
     assert load_settings().threads == Settings.model_fields["threads"].default
+
+
+def test_import_rag_sets_the_offline_environment_and_keeps_a_users_native_settings():
+    import os
+    import subprocess
+    import sys
+
+    probe = "import os, rag; print(os.environ['HF_HUB_OFFLINE'], os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "ONEDNN_PRIMITIVE_CACHE_CAPACITY")}
+    plain = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert plain.stdout.split() == ["1", "8"]
+    chosen = subprocess.run(
+        [sys.executable, "-c", probe], env={**env, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "64"}, capture_output=True, text=True, check=True
+    )
+    assert chosen.stdout.split() == ["1", "64"]
