@@ -171,15 +171,17 @@ def ingest_files(
                 drop(prepared, exc)
         return vectors
 
-    def stream(prepared: Prepared) -> None:
+    def stream(prepared: Prepared, queue: list) -> None:
         """Embed and write a long document ``SLICE_CHUNKS`` chunks at a time (one slice's write
-        overlaps the next slice's embedding), then its record."""
+        overlaps the next slice's embedding), then its record. Its chunks come in ``queue``
+        (``prepared.inputs`` is empty), which is emptied as they are written."""
         write(force=True)  # the documents before it are written first
         by_id = {s.sentence_id: s for s in prepared.sentences}
-        document, last = prepared.document, None
+        document, last, chunks = prepared.document, None, len(queue)
         try:
-            for first in range(0, len(prepared.inputs), SLICE_CHUNKS):
-                part = prepared.inputs[first : first + SLICE_CHUNKS]
+            while queue:
+                part = tuple(queue[:SLICE_CHUNKS])
+                del queue[:SLICE_CHUNKS]  # written chunks are not kept
                 vectors = tuple(embedder.embed_chunks(part))
                 embedded_tokens[0] += sum(item.chunk.token_count for item in part)
                 own = tuple(by_id[i] for item in part for i in item.chunk.sentence_ids)
@@ -195,7 +197,7 @@ def ingest_files(
             store.delete_documents([document.doc_id])
             drop(prepared, exc)
             return
-        stored = StoredDocument(new[new_by_hash[document.content_hash]], prepared.sentences, prepared.inputs, ())
+        stored = StoredDocument(new[new_by_hash[document.content_hash]], prepared.sentences, (), (), chunks)
         writes.append(writer.submit(store.put_records, [stored]))
         written[document.content_hash] = NewDocument(stored.record, stored.sentences)
 
@@ -266,7 +268,8 @@ def ingest_files(
             if len(inputs) > LONG_DOCUMENT_CHUNKS:
                 if pending:
                     flush()
-                stream(Prepared(document, sentences, inputs))
+                queue, inputs = list(inputs), ()
+                stream(Prepared(document, sentences, ()), queue)
                 continue
             pending.append(Prepared(document, sentences, inputs))
             if sum(len(p.inputs) for p in pending) >= settings.batch_size:

@@ -73,11 +73,12 @@ class StoredDocument:
     sentences: tuple[Sentence, ...]
     inputs: tuple[EmbeddingInput, ...]
     vectors: tuple[tuple[np.ndarray, np.ndarray], ...]
+    chunks: int | None = None  # how many chunks it has, when ``inputs`` holds only some (or none)
 
     @property
     def record(self) -> DocumentRecord:
         """The record written for it (each sentence lies in exactly one chunk)."""
-        return DocumentRecord.of(self.document, len(self.sentences), len(self.inputs))
+        return DocumentRecord.of(self.document, len(self.sentences), len(self.inputs) if self.chunks is None else self.chunks)
 
 
 def _writes(method: Callable) -> Callable:

@@ -192,8 +192,8 @@ class LexicalIndex:
                 previous = sentence.text
             ids.append(np.asarray([s.sentence_id.encode() for s in document.sentences], dtype=f"S{ID_BYTES}"))
             docs.append(np.full(len(document.sentences), doc_index, dtype=np.int32))
-            lengths.append(np.frombuffer(row_lengths, dtype=np.int64).copy())
-            token_parts.append(np.frombuffer(encoded, dtype=np.int32).copy())
+            lengths.append(np.frombuffer(row_lengths, dtype=np.int64))  # views: the arrays stay alive
+            token_parts.append(np.frombuffer(encoded, dtype=np.int32))
             del encoded, row_lengths
             give_back_freed_memory()  # the window terms of a long document, freed in fragments
         if len(df) < len(vocab):
@@ -220,7 +220,7 @@ class LexicalIndex:
             "ids": ids_array,
             "docs": np.concatenate(docs).astype(np.int32),
             "doc_ids": np.asarray(list(doc_ids), dtype=f"S{ID_BYTES}"),
-            "tokens": np.concatenate(token_parts).astype(np.int32, copy=False),
+            "tokens": _joined(np, [p for p in token_parts if len(p)], np.int32),
             "offsets": offsets,
             "df": df,
             "order": order,
@@ -351,6 +351,13 @@ class LexicalIndex:
         if row <= 0 or self.docs[row - 1] != self.docs[row]:
             return None
         return self.sentence_id(row - 1)
+
+
+def _joined(np, parts: list, dtype):
+    """The parts as one array (the part itself, not a copy, when there is one)."""
+    if len(parts) == 1:
+        return np.asarray(parts[0], dtype=dtype)
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
 
 def _safe(generation: str) -> str:
