@@ -87,14 +87,22 @@ def test_a_long_document_is_embedded_and_written_a_slice_at_a_time(tmp_path, mon
     put_parts, put_records = Store.put_parts, Store.put_records
     monkeypatch.setattr(Store, "put_parts", lambda self, batch: (parts.append(sum(len(b.inputs) for b in batch)), put_parts(self, batch))[1])
     monkeypatch.setattr(Store, "put_records", lambda self, batch: (records.append(len(batch)), put_records(self, batch))[1])
+    events, unload = [], Store.unload_vectors
+    monkeypatch.setattr(Store, "unload_vectors", lambda self: (events.append((len(parts), len(records))), unload(self))[1])
     (tmp_path / "long.txt").write_text(_long_document(200))
     (tmp_path / "short.txt").write_text(TREATY)
     embedder = _FailingEmbedder()
     rag = Rag(Settings(store_dir=tmp_path / "store", reranker="features"), embedder=embedder)
+    first_client = rag.store.client
     report = rag.ingest([tmp_path / "long.txt", tmp_path / "short.txt"])
     assert report.skipped == () and report.documents == 2
+    # The vector indexes' memory is given back once the long document's parts are written, before
+    # its record; the client is a new one, and the short document after it is written through it.
+    assert len(events) == 1 and rag.store.client is not first_client
     long_record = next(r for r in rag.store.document_records().values() if r.title == "Long")
     assert long_record.chunks > 8 and max(embedder.calls) <= 4
+    written_before_unload, records_before_unload = events[0]
+    assert sum(parts[:written_before_unload]) == long_record.chunks and records_before_unload == 0
     assert sum(parts) == report.chunks and max(parts) <= 4  # written as it was embedded
     assert sum(records) == 2
     assert report.sentences == len(rag.store.sentences_of(long_record.doc_id)) + len(

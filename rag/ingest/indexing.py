@@ -198,6 +198,7 @@ def ingest_files(
             drop(prepared, exc)
             return
         stored = StoredDocument(new[new_by_hash[document.content_hash]], prepared.sentences, (), (), chunks)
+        writes.append(writer.submit(store.unload_vectors))  # after its parts, on the one writer thread
         writes.append(writer.submit(store.put_records, [stored]))
         written[document.content_hash] = NewDocument(stored.record, stored.sentences)
 

@@ -103,6 +103,7 @@ class Store:
         self.settings = settings
         self.fingerprint = settings.fingerprint()
         self.client = client or open_client(settings, create=create)
+        self._opened_client = client is None
         folder = Path(settings.store_dir)
         self._folder_lock = None
         if not settings.store_url and folder.is_dir():
@@ -118,6 +119,23 @@ class Store:
         """Let other processes write to an embedded store again (also done when garbage-collected)."""
         if self._folder_lock is not None:
             self._release()
+
+    def unload_vectors(self) -> None:
+        """Give back the memory of an embedded store's vector indexes. Chroma keeps each
+        collection's index in memory once used (some 2.6 KiB a vector) and a long document
+        leaves hundreds of MiB of it that the rest of its ingest does not need: the client is
+        closed and opened again, and the next search loads the indexes from disk. A server's
+        client, or one given to the store, is kept."""
+        if self.settings.store_url or not self._opened_client:
+            return
+        from rag.memory import give_back_freed_memory
+
+        self.client.close()
+        self.client = open_client(self.settings, create=False)
+        self._collections = {kind: self._collection(kind, False) for kind in _KINDS}
+        if self._texts is not None:
+            self._texts = self._collection(TEXTS, False)
+        give_back_freed_memory()
 
     def writing(self) -> contextlib.AbstractContextManager:
         """Hold an embedded store alone while writing (a server serialises writes itself)."""
