@@ -430,3 +430,42 @@ def test_colliding_upload_names_in_one_batch_are_kept_apart(fake_rag, tmp_path):
     assert _names(report.added) == ["minutes-1-2.txt", "minutes-1.txt"]
     assert report.renamed == ("minutes 1.txt -> minutes-1.txt", "minutes-1.txt -> minutes-1-2.txt")
     assert sorted(s.title for s in fake_rag.sources()) == ["First minutes", "Second minutes"]
+
+
+def test_the_store_client_is_replaced_only_while_no_call_uses_it():
+    """A search running in another thread when a long document's ingest unloads the vector
+    indexes finishes on the old client first; calls made meanwhile wait for the new one."""
+    import threading
+    import time
+
+    from rag.store.client import ClientUse
+
+    use = ClientUse()
+    order = []
+    inside, release = threading.Event(), threading.Event()
+
+    def search():
+        with use.shared():
+            with use.shared():  # a call inside a call on the same thread never waits
+                inside.set()
+                release.wait(5)
+                order.append("search done")
+
+    def replace_client():
+        with use.alone():
+            order.append("replaced")
+
+    searching = threading.Thread(target=search)
+    searching.start()
+    inside.wait(5)
+    replacing = threading.Thread(target=replace_client)
+    replacing.start()
+    time.sleep(0.2)
+    assert order == []  # the replacement waits for the running search
+    release.set()
+    searching.join(5)
+    replacing.join(5)
+    assert order == ["search done", "replaced"]
+    with use.shared(), pytest.raises(RuntimeError, match="from inside a call"):
+        with use.alone():
+            pass

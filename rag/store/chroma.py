@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.errors import StoreError, StoreMismatchError
-from rag.store.client import open_client, server_errors
+from rag.store.client import ClientUse, open_client, server_errors, uses_client
 from rag.store.lock import FolderLock
 from rag.store.schema import (
     TEXT_KEY,
@@ -104,6 +104,7 @@ class Store:
         self.fingerprint = settings.fingerprint()
         self.client = client or open_client(settings, create=create)
         self._opened_client = client is None
+        self._client_use = ClientUse()
         folder = Path(settings.store_dir)
         self._folder_lock = None
         if not settings.store_url and folder.is_dir():
@@ -130,11 +131,12 @@ class Store:
             return
         from rag.memory import give_back_freed_memory
 
-        self.client.close()
-        self.client = open_client(self.settings, create=False)
-        self._collections = {kind: self._collection(kind, False) for kind in _KINDS}
-        if self._texts is not None:
-            self._texts = self._collection(TEXTS, False)
+        with self._client_use.alone():  # a search in another thread finishes first
+            self.client.close()
+            self.client = open_client(self.settings, create=False)
+            self._collections = {kind: self._collection(kind, False) for kind in _KINDS}
+            if self._texts is not None:
+                self._texts = self._collection(TEXTS, False)
         give_back_freed_memory()
 
     def writing(self) -> contextlib.AbstractContextManager:
@@ -185,6 +187,7 @@ class Store:
     # ---- the generation token --------------------------------------------------------------
 
     @server_errors
+    @uses_client
     def generation(self) -> str:
         """The token of the store's last completed write (``writing-…`` while one runs or after
         one was interrupted; empty for a store no ingest has finished)."""
@@ -192,6 +195,7 @@ class Store:
         return str((collection.metadata or {}).get(GENERATION_KEY, ""))
 
     @server_errors
+    @uses_client
     @_writes
     def begin_writing(self) -> str:
         """Mark the store as being written; returns the mark."""
@@ -200,6 +204,7 @@ class Store:
         return mark
 
     @server_errors
+    @uses_client
     @_writes
     def finish_writing(self) -> str:
         """Give the store a new generation token (its writes are complete); returns it."""
@@ -213,6 +218,7 @@ class Store:
     # ---- documents -------------------------------------------------------------------------
 
     @server_errors
+    @uses_client
     def document_records(self) -> dict[str, DocumentRecord]:
         """doc_id -> record of every completely stored document (a scan of the store)."""
         records: dict[str, DocumentRecord] = {}
@@ -221,6 +227,7 @@ class Store:
         return records
 
     @server_errors
+    @uses_client
     def document(self, doc_id: str) -> Document | None:
         """The stored document (text as ingested) or None."""
         got = self._collections["documents"].get(ids=[doc_id], include=["metadatas"])
@@ -239,6 +246,7 @@ class Store:
         return self.put_records(batch)
 
     @server_errors
+    @uses_client
     @_writes
     def put_parts(self, batch: Sequence[StoredDocument]) -> None:
         """Store the sentences and chunks of ``batch`` (all of a document's, or a slice of them)
@@ -261,6 +269,7 @@ class Store:
         self._upsert("chunks", chunk_ids, chunk_vectors, chunk_meta)
 
     @server_errors
+    @uses_client
     @_writes
     def put_records(self, batch: Sequence[StoredDocument]) -> list[DocumentRecord]:
         """Write the records of documents whose sentences and chunks are stored; returns them."""
@@ -289,12 +298,14 @@ class Store:
             )
 
     @server_errors
+    @uses_client
     @_writes
     def relocate(self, record: DocumentRecord) -> None:
         """Rewrite a document's record (its paths, its title) without touching its vectors."""
         self._collections["documents"].update(ids=[record.doc_id], metadatas=[record_metadata(record, self.fingerprint)])
 
     @server_errors
+    @uses_client
     @_writes
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         """Remove documents: their records first, then their sentences and chunks."""
@@ -309,6 +320,7 @@ class Store:
                 self._texts.delete(where=where)
 
     @server_errors
+    @uses_client
     @_writes
     def delete_orphans(self) -> int:
         """Delete sentences and chunks of documents without a record (an interrupted ingest);
@@ -332,6 +344,7 @@ class Store:
         return removed
 
     @server_errors
+    @uses_client
     def counts(self) -> dict[str, int]:
         """Entries per collection."""
         return {kind: self._collections[kind].count() for kind in _KINDS}
@@ -339,6 +352,7 @@ class Store:
     # ---- reading for retrieval ------------------------------------------------------------
 
     @server_errors
+    @uses_client
     def all_sentences(self) -> Iterator[Sentence]:
         """Every stored sentence (a scan of the store, in no particular order)."""
         for ids, metadatas in self._scan("sentences"):
@@ -346,6 +360,7 @@ class Store:
                 yield sentence_from_metadata(node_id, meta)
 
     @server_errors
+    @uses_client
     def sentences_of(self, doc_id: str) -> list[Sentence]:
         """A document's stored sentences in order."""
         got = self._collections["sentences"].get(where={"document_id": doc_id}, include=["metadatas"])
@@ -353,6 +368,7 @@ class Store:
         return sorted(sentences, key=lambda s: s.index)
 
     @server_errors
+    @uses_client
     def sentences_by_id(self, sentence_ids: Sequence[str]) -> dict[str, Sentence]:
         """The stored sentences with the given ids."""
         if not sentence_ids:
@@ -361,6 +377,7 @@ class Store:
         return {i: sentence_from_metadata(i, m) for i, m in zip(got["ids"], got["metadatas"])}
 
     @server_errors
+    @uses_client
     def query_sentences(self, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
         """Nearest sentences by cosine similarity, each with its stored sentence (only of the
         documents ``within``, when given)."""
@@ -368,11 +385,13 @@ class Store:
         return [replace(hit, sentence=sentence_from_metadata(hit.node_id, hit.metadata)) for hit in hits]
 
     @server_errors
+    @uses_client
     def query_chunks(self, vector: Sequence[float], k: int, within: Collection[str] | None = None) -> list[DenseHit]:
         """Nearest chunks by cosine similarity (only of the documents ``within``, when given)."""
         return self._query("chunks", vector, k, within)
 
     @server_errors
+    @uses_client
     def sentence_embeddings(self, sentence_ids: Sequence[str]) -> dict[str, list[float]]:
         """Stored vectors of the given sentences."""
         if not sentence_ids:

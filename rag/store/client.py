@@ -1,11 +1,15 @@
 """Opening Chroma: an embedded folder or a server (probed first, every request time-limited),
-and turning a server's transport failures into one-line StoreErrors."""
+turning a server's transport failures into one-line StoreErrors, and counting the calls that
+use a client so it can be replaced while none runs."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import inspect
+import threading
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -88,3 +92,57 @@ def server_errors(method: Callable) -> Callable:
             ) from None
 
     return guarded
+
+
+class ClientUse:
+    """The calls using a store's client, counted, so the client can be closed and replaced
+    (``alone``) only while none runs: a call on a closed client fails. New calls wait while it
+    is replaced; a call made inside another on the same thread never waits."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self._depth = threading.local()
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        depth = getattr(self._depth, "n", 0)
+        if depth == 0:
+            with self._changed:
+                self._running += 1
+        self._depth.n = depth + 1
+        try:
+            yield
+        finally:
+            self._depth.n = depth
+            if depth == 0:
+                with self._changed:
+                    self._running -= 1
+                    self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self) -> Iterator[None]:
+        if getattr(self._depth, "n", 0):
+            raise RuntimeError("the store's client cannot be replaced from inside a call that uses it")
+        with self._changed:
+            self._changed.wait_for(lambda: self._running == 0)
+            yield
+
+
+def uses_client(method: Callable) -> Callable:
+    """Count a store method's calls (generators: while they are iterated) in ``self._client_use``."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def iterating(self, *args, **kwargs):
+            with self._client_use.shared():
+                yield from method(self, *args, **kwargs)
+
+        return iterating
+
+    @functools.wraps(method)
+    def calling(self, *args, **kwargs):
+        with self._client_use.shared():
+            return method(self, *args, **kwargs)
+
+    return calling
