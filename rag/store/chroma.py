@@ -111,9 +111,8 @@ class Store:
             self._folder_lock = FolderLock.shared(folder)
             self._release = weakref.finalize(self, self._folder_lock.release)
         self._check_fingerprint()
-        self._collections = {kind: self._collection(kind, create) for kind in _KINDS}
         # Stores written before texts were kept in parts have no texts collection (and read none).
-        self._texts = self._collection(TEXTS, create) if create or self._has(TEXTS) else None
+        self._open_collections(create, texts=create or self._has(TEXTS))
         self._batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
 
     def close(self) -> None:
@@ -134,10 +133,13 @@ class Store:
         with self._client_use.alone():  # a search in another thread finishes first
             self.client.close()
             self.client = open_client(self.settings, create=False)
-            self._collections = {kind: self._collection(kind, False) for kind in _KINDS}
-            if self._texts is not None:
-                self._texts = self._collection(TEXTS, False)
+            self._open_collections(False, texts=self._texts is not None)
         give_back_freed_memory()
+
+    def _open_collections(self, create: bool, texts: bool) -> None:
+        """Open (or create) the store's collections on ``self.client``; the texts one if ``texts``."""
+        self._collections = {kind: self._collection(kind, create) for kind in _KINDS}
+        self._texts = self._collection(TEXTS, create) if texts else None
 
     def writing(self) -> contextlib.AbstractContextManager:
         """Hold an embedded store alone while writing (a server serialises writes itself)."""
