@@ -60,12 +60,18 @@ def token_span(pair: EncodedPair, span: tuple[int, int] | None) -> tuple[int, in
     return pair.candidate_start + first, pair.candidate_start + last
 
 
+def on_device(pairs: list[EncodedPair], device: str) -> dict:
+    """The network's padded inputs for ``pairs``, on ``device``."""
+    from rag.models.reader.network import collate
+
+    return {k: v.to(device) for k, v in collate(pairs).items()}
+
+
 def loss_of(net, tokenizer, batch: list[Group], precision: str, device: str = "cpu"):
     import torch
     import torch.nn.functional as F
 
     from rag.models.precision import autocast
-    from rag.models.reader.network import collate
 
     pairs, labels, group_rows, spans = [], [], [], []
     for group in batch:
@@ -76,9 +82,8 @@ def loss_of(net, tokenizer, batch: list[Group], precision: str, device: str = "c
             spans.append(token_span(pair, group.span) if label == 1 else None)
             labels.append(label)
             pairs.append(pair)
-    inputs = {k: v.to(device) for k, v in collate(pairs).items()}
     with autocast(precision, device):
-        relevance, start, end = net(**inputs)
+        relevance, start, end = net(**on_device(pairs, device))
     labels_t = torch.tensor(labels, dtype=torch.float32, device=device)
     loss = F.binary_cross_entropy_with_logits(relevance, labels_t)
     listwise = [
@@ -108,12 +113,11 @@ def net_scorer(net, tokenizer, precision: str, device: str = "cpu"):
     import torch
 
     from rag.models.precision import autocast
-    from rag.models.reader.network import collate
 
     def score(question: str, candidates: list[Candidate]):
         pairs = encode_pairs(tokenizer, question, candidates)
         with torch.inference_mode(), autocast(precision, device):
-            relevance, start, end = net(**{k: v.to(device) for k, v in collate(pairs).items()})
+            relevance, start, end = net(**on_device(pairs, device))
         logits = relevance.tolist()
         start, end = start.cpu(), end.cpu()
         spans = [best_span(start[k].numpy(), end[k].numpy(), p)[:2] for k, p in enumerate(pairs)]
@@ -248,8 +252,11 @@ def main(argv=None) -> int:
     if args.export_only and step == 0:
         print(f"no checkpoint for these arguments in {args.out}; train first", file=sys.stderr)
         return 2
+    def out_of_time() -> bool:
+        return bool(args.max_seconds) and trained_seconds + time.time() - tick > args.max_seconds
+
     while step < total_steps and not args.export_only:
-        if args.max_seconds and trained_seconds + time.time() - tick > args.max_seconds:
+        if out_of_time():
             bar.write(f"stopping at step {step} of {total_steps}: --max-seconds {args.max_seconds:.0f} reached")
             break
         loss = loss_of(net, tokenizer, plan[step], precision, device)
@@ -262,9 +269,7 @@ def main(argv=None) -> int:
         window = (window + [loss.item()])[-50:]
         bar.update(1)
         bar.set_postfix(loss=f"{sum(window) / len(window):.3f}")
-        if step % args.checkpoint_every == 0 or step == total_steps or (
-            args.max_seconds and trained_seconds + time.time() - tick > args.max_seconds
-        ):
+        if step % args.checkpoint_every == 0 or step == total_steps or out_of_time():
             trained_seconds += time.time() - tick
             tick = time.time()
             tmp = checkpoint.with_suffix(".tmp")
