@@ -147,9 +147,23 @@ from fakes import HashingEmbedder
 from rag.config import Settings
 from rag.api import Rag
 
-url, folder = sys.argv[1], sys.argv[2]
+import time
+from pathlib import Path
+
+url, folder, halfway, resume = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+
+
+def progress(done, total, path):
+    print("progress", done, total, flush=True)
+    if done == total // 2:  # hold the ingest open, half stored, until the parent has asked in it
+        halfway.touch()
+        deadline = time.monotonic() + 120
+        while not resume.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 rag = Rag(Settings(store_url=url), embedder=HashingEmbedder())
-report = rag.ingest([folder], progress=lambda done, total, path: print("progress", done, total, flush=True))
+report = rag.ingest([folder], progress=progress)
 print("FINISHED", report.documents, flush=True)
 """
 CITIES = "Lisbon Ghent Tallinn Bergen Trieste Krakow Porto Lyon Turku Split Graz Aarhus".split()
@@ -176,8 +190,12 @@ def test_asks_during_an_ingest_by_another_process_cite_verbatim(workdir, chroma_
         )
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(tests=str(Path(__file__).resolve().parent)))
+    halfway, resume = tmp_path / "halfway", tmp_path / "resume"
     child = subprocess.Popen(
-        [sys.executable, str(script), chroma_url, str(more)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script), chroma_url, str(more), str(halfway), str(resume)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     questions = [
         "When was the treaty signed in Washington?",
@@ -197,6 +215,9 @@ def test_asks_during_an_ingest_by_another_process_cite_verbatim(workdir, chroma_
         return time.perf_counter() - started, answer
 
     try:
+        deadline = time.monotonic() + 120
+        while not halfway.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         while rounds < 3 or (child.poll() is None and rounds < 12):
             running = child.poll() is None
             rag = Rag(settings, embedder=HashingEmbedder())  # a fresh index sees what is stored by now
@@ -207,6 +228,7 @@ def test_asks_during_an_ingest_by_another_process_cite_verbatim(workdir, chroma_
                     answers.append(answer)
             rounds += 1
             during += running and child.poll() is None
+            resume.touch()  # the first round ran inside the held-open ingest; let it finish under the next
         out, err = child.communicate(timeout=300)
     finally:
         if child.poll() is None:
@@ -214,6 +236,7 @@ def test_asks_during_an_ingest_by_another_process_cite_verbatim(workdir, chroma_
             child.wait(10)
     assert child.returncode == 0, err[-2000:]
     assert "FINISHED 42" in out
+    assert halfway.exists(), "the ingest never reached its half"
 
     for answer in answers:
         for citation in answer.citations:
