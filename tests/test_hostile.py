@@ -436,7 +436,6 @@ def test_the_store_client_is_replaced_only_while_no_call_uses_it():
     """A search running in another thread when a long document's ingest unloads the vector
     indexes finishes on the old client first; calls made meanwhile wait for the new one."""
     import threading
-    import time
 
     from rag.store.client import ClientUse
 
@@ -455,13 +454,23 @@ def test_the_store_client_is_replaced_only_while_no_call_uses_it():
         with use.alone():
             order.append("replaced")
 
+    # Seen from the test: the replacement has reached its wait (it holds the condition's lock
+    # from there until it waits, or until it has replaced the client if it did not wait).
+    reached, wait_for = threading.Event(), use._changed.wait_for
+
+    def seen_wait_for(predicate, timeout=None):
+        reached.set()
+        return wait_for(predicate, timeout)
+
+    use._changed.wait_for = seen_wait_for
     searching = threading.Thread(target=search)
     searching.start()
-    inside.wait(5)
+    assert inside.wait(5)
     replacing = threading.Thread(target=replace_client)
     replacing.start()
-    time.sleep(0.2)
-    assert order == []  # the replacement waits for the running search
+    assert reached.wait(5)
+    with use._changed:
+        assert order == []  # the replacement waits for the running search
     release.set()
     searching.join(5)
     replacing.join(5)
