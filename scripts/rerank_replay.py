@@ -8,7 +8,7 @@ reranker's order and gate replayed offline for any setting (the rule: docs/exper
 
 ``dump`` asks every question through the product with the reader judging all ``--k`` (40)
 retrieved sentences and writes, per question, whether it is answerable, whether and at what
-confidence the product abstained, and each judged sentence as [feature score, relevance, gold].
+confidence the product abstained, its gate, and each judged sentence as [feature score, relevance, gold].
 ``replay`` orders them as ``rag.ask.rerank.CombinedReranker`` would for a setting (k, weight,
 gate weight, threshold) and prints, per kind, the answerable questions whose lead is gold and
 answered, false refusals, unanswerable declined and balanced accuracy. It does not replay what
@@ -32,7 +32,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CURRENT = (16, 0.4, 0.8, 0.505)  # rerank_k, combine_weight, gate_weight, reader_threshold
+
+
+def _defaults() -> tuple[int, float, float, float]:
+    from rag.config import Settings
+
+    fields = Settings.model_fields
+    return tuple(fields[name].default for name in ("rerank_k", "combine_weight", "gate_weight", "reader_threshold"))
+
+
+CURRENT = _defaults()  # the product's rerank_k, combine_weight, gate_weight, reader_threshold
 GRID_K = (8, 12, 16, 24, 32, 40)
 GRID_WEIGHT = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 GRID_GATE_WEIGHT = (0.6, 0.7, 0.8, 0.9, 1.0)
@@ -45,13 +54,8 @@ class Asked:
 
     id: str
     answerable: bool
-    abstained: bool
-    confidence: float
+    held_back: bool  # abstained although past the dump's gate (verification, say): stays abstained
     candidates: tuple[tuple[float, float, bool], ...]
-
-    def held_back(self, threshold: float) -> bool:
-        """Abstained although past the gate (verification, say): stays abstained in a replay."""
-        return self.abstained and self.confidence >= threshold
 
 
 def replay_lead(candidates: Sequence[tuple[float, float, bool]], k: int, weight: float, gate_weight: float):
@@ -74,7 +78,7 @@ def figures(questions: Sequence[Asked], setting: tuple[int, float, float, float]
     gold_first = refused = declined = answerable = unanswerable = 0
     for q in questions:
         lead = replay_lead(q.candidates, k, weight, gate_weight)
-        answered = lead is not None and lead[0] >= threshold and not q.held_back(CURRENT[3])
+        answered = lead is not None and lead[0] >= threshold and not q.held_back
         if q.answerable:
             answerable += 1
             refused += not answered
@@ -118,7 +122,12 @@ def choose(kinds: dict[str, Sequence[Asked]], scoped: bool = False) -> tuple[tup
 def read_dump(path: Path) -> list[Asked]:
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     return [
-        Asked(r["id"], r["answerable"], r["abstained"], r["confidence"], tuple((c[0], c[1], bool(c[2])) for c in r["cands"]))
+        Asked(
+            r["id"],
+            r["answerable"],
+            r["abstained"] and r["confidence"] >= r["gate"],
+            tuple((c[0], c[1], bool(c[2])) for c in r["cands"]),
+        )
         for r in rows
     ]
 
@@ -132,7 +141,9 @@ def dump(args) -> int:
     if args.manifest:
         update["reader_manifest"] = args.manifest.resolve()
     rag = Rag(Settings().model_copy(update=update))
-    weight = rag.settings.combine_weight
+    weight, gate = rag.settings.combine_weight, rag.settings.gate_threshold()
+    if weight >= 1:
+        raise SystemExit("rerank_replay dump: combine_weight 1 leaves no feature score to recover; dump with a lower one")
 
     def judged(answer, gold) -> list[list]:
         return [
@@ -144,7 +155,7 @@ def dump(args) -> int:
     with args.out.open("w", encoding="utf-8") as out:
 
         def write(item_id, answerable, answer, gold) -> None:
-            row = {"id": item_id, "answerable": answerable, "abstained": answer.abstained, "confidence": answer.confidence}
+            row = {"id": item_id, "answerable": answerable, "abstained": answer.abstained, "confidence": answer.confidence, "gate": gate}
             out.write(json.dumps({**row, "cands": judged(answer, gold)}) + "\n")
 
         if args.kind == "qasper":
@@ -156,8 +167,9 @@ def dump(args) -> int:
             store.ingest([args.folder / "docs" / name for name in sorted({i.doc for i in items})], prune=True)
             texts: dict[str, str] = {}
             for item in items:
-                text = texts.setdefault(item.doc, (args.folder / "docs" / item.doc).read_text("utf-8"))
-                sentences = qasper.sentence_ranges(text, item.sentences, item.paragraphs)
+                if item.doc not in texts:
+                    texts[item.doc] = (args.folder / "docs" / item.doc).read_text("utf-8")
+                sentences = qasper.sentence_ranges(texts[item.doc], item.sentences, item.paragraphs)
                 answer = store.ask(item.question, documents=store.scope([item.doc]))
 
                 def gold(e, item=item, sentences=sentences) -> bool:
