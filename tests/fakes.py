@@ -10,6 +10,7 @@ import numpy as np
 
 from rag.text import content_terms
 from rag.ask.types import Evidence, Hit
+from rag.models.reader import SPANS_FOR, Judgement
 from rag.types import Sentence
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -107,3 +108,37 @@ def follow(question: str, evidence, retrieve, judge, threshold: float, bridges: 
         bridge_threshold=threshold, bridges=bridges, **tools,
     )
     return follow_bridges(question, kit, in_kind=in_kind)
+
+
+class ScriptedReader:
+    """A reader whose relevance for each sentence is given; every sentence's short answer is its
+    first word (where decoded: for the ``spans_for`` most relevant of each call, as the real one)."""
+
+    def __init__(self, relevance: dict[str, float]):
+        self.relevance = relevance
+        self.judged: list[int] = []  # pairs per call
+
+    def judge(self, question, candidates, spans_for=SPANS_FOR):
+        self.judged.append(len(candidates))
+        best = sorted(range(len(candidates)), key=lambda i: -self.relevance[candidates[i].text])[:spans_for]
+        return [
+            Judgement(self.relevance[c.text], 0.0, (0, c.text.index(" ")) if i in best else None)
+            for i, c in enumerate(candidates)
+        ]
+
+
+class ScriptedFeatures:
+    """Feature scores given per sentence, best first."""
+
+    def __init__(self, scores: dict[str, float]):
+        self.scores = scores
+
+    def rerank(self, question, query, hits, idf):
+        return sorted((Evidence(h, self.scores[h.sentence.text]) for h in hits), key=lambda e: -e.score)
+
+
+def scripted_case(relevance: list[float], features: list[float]):
+    """Hits with the given relevance and feature scores, the reader and scorer that give them."""
+    hits = [hit(f"sentence{i} says something", f"d{i}") for i in range(len(relevance))]
+    texts = [h.sentence.text for h in hits]
+    return hits, ScriptedReader(dict(zip(texts, relevance))), ScriptedFeatures(dict(zip(texts, features)))

@@ -5,43 +5,9 @@ from __future__ import annotations
 
 import random
 
-from fakes import hit
-from rag.models.reader import SPANS_FOR, Judgement
+from fakes import scripted_case
+from rag.models.reader import SPANS_FOR
 from rag.ask.rerank import CombinedReranker
-from rag.ask.types import Evidence
-
-
-class ScriptedReader:
-    """A reader whose relevance for each sentence is given; every sentence's short answer is its
-    first word (where decoded: for the ``spans_for`` most relevant of each call, as the real one)."""
-
-    def __init__(self, relevance: dict[str, float]):
-        self.relevance = relevance
-        self.judged: list[int] = []  # pairs per call
-
-    def judge(self, question, candidates, spans_for=SPANS_FOR):
-        self.judged.append(len(candidates))
-        best = sorted(range(len(candidates)), key=lambda i: -self.relevance[candidates[i].text])[:spans_for]
-        return [
-            Judgement(self.relevance[c.text], 0.0, (0, c.text.index(" ")) if i in best else None)
-            for i, c in enumerate(candidates)
-        ]
-
-
-class ScriptedFeatures:
-    """Feature scores given per sentence, best first."""
-
-    def __init__(self, scores: dict[str, float]):
-        self.scores = scores
-
-    def rerank(self, question, query, hits, idf):
-        return sorted((Evidence(h, self.scores[h.sentence.text]) for h in hits), key=lambda e: -e.score)
-
-
-def _case(relevance: list[float], features: list[float]):
-    hits = [hit(f"sentence{i} says something", f"d{i}") for i in range(len(relevance))]
-    texts = [h.sentence.text for h in hits]
-    return hits, ScriptedReader(dict(zip(texts, relevance))), ScriptedFeatures(dict(zip(texts, features)))
 
 
 def _rerank(hits, reader, features, first, k=16):
@@ -55,9 +21,9 @@ def test_judging_a_few_at_a_time_gives_the_lead_that_judging_all_gives():
         n = rng.randint(1, 20)
         relevance = [rng.choice([rng.random(), rng.random() ** 6, 1 - rng.random() ** 6]) for _ in range(n)]
         features = [rng.random() for _ in range(n)]
-        hits, reader, scores = _case(relevance, features)
+        hits, reader, scores = scripted_case(relevance, features)
         everything = _rerank(hits, reader, scores, first=16)
-        hits, reader, scores = _case(relevance, features)
+        hits, reader, scores = scripted_case(relevance, features)
         staged = _rerank(hits, reader, scores, first=4)
         lead, expected = staged[0], everything[0]
         assert lead.hit == expected.hit
@@ -74,7 +40,7 @@ def test_judging_a_few_at_a_time_gives_the_lead_that_judging_all_gives():
 def test_a_confident_lead_leaves_the_rest_unjudged_and_behind_it():
     relevance = [0.99, 0.2, 0.1, 0.3] + [0.9] * 12
     features = [0.9, 0.8, 0.7, 0.6] + [0.3 - 0.01 * i for i in range(12)]
-    hits, reader, scores = _case(relevance, features)
+    hits, reader, scores = scripted_case(relevance, features)
     ranked = _rerank(hits, reader, scores, first=4)
     assert reader.judged == [4]  # 0.4 * 0.99 + 0.6 * 0.9 = 0.936 >= 0.4 + 0.6 * 0.3 = 0.58
     assert ranked[0].hit == hits[0]
@@ -87,7 +53,7 @@ def test_a_confident_lead_leaves_the_rest_unjudged_and_behind_it():
 def test_a_weak_lead_has_every_sentence_judged_and_spans_only_for_the_most_relevant():
     relevance = [0.1, 0.2, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.7, 0.1]
     features = [0.5] * 10  # the bound, 0.4 + 0.6 * 0.5 = 0.7, stays over the best blend, 0.62
-    hits, reader, scores = _case(relevance, features)
+    hits, reader, scores = scripted_case(relevance, features)
     ranked = _rerank(hits, reader, scores, first=4)
     assert reader.judged == [4, 4, 2]
     spanned = {e.hit.sentence.text for e in ranked if e.answer_span is not None}
