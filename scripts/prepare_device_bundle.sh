@@ -7,9 +7,8 @@
 #                   the upper layers come from --init-from
 #   .gpu/data.tar.xz  the training data of ../shared/train-data
 #   .gpu/whl/       the PyStemmer wheel for the machine's Python (cp312, manylinux)
-# and keeps .gpu/ out of git (.git/info/exclude). Then run, with carry [".gpu"]:
-#   pip install --no-index --target /tmp/site .gpu/whl/*.whl > /dev/null 2>&1; PYTHONPATH=/tmp/site \
-#     bash scripts/train_reader_device.sh $OUT cuda MAX_SECONDS FINAL_VALIDATE_QUESTIONS 0 [VARIANTS]
+# and keeps .gpu/ out of git (.git/info/exclude). Then run scripts/train_reader_device.sh on the
+# device, with carry [".gpu"], as its header says.
 # Usage: bash scripts/prepare_device_bundle.sh [PYTHON]   (default .venv/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
